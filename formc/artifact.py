@@ -1,0 +1,205 @@
+"""The compiled machine <-> the `.fsm` file: one versioned, deterministic JSON document.
+
+Safe to load: plain JSON, a strict header check, and dataclasses rebuilt field by field from
+their type hints (never pickle, never eval). Same input -> byte-identical output: keys sorted,
+no timestamps, source paths relative to the bot directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from functools import cached_property
+from typing import Any, Optional
+
+from . import __version__, model
+from .errors import Diagnostic, ERROR, FormcError, Span
+
+FORMAT = "formc-fsm"
+FORMAT_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Machine:
+    """Everything the runtime needs, and nothing that changes between two builds of one bot."""
+
+    name: str
+    digest: str                      # sha256 of the bot's source files
+    domain: model.Domain
+    config: model.Config
+    endpoints: model.Endpoints
+    nlu_data: dict                   # compiled NLU tables (formc.nlu.compile)
+    dialogue: Any                    # formc.dialogue DialogueMachine
+
+    @cached_property
+    def nlu(self):
+        """The runtime NLU, built on first use from the compiled tables."""
+        from .nlu.classify import Nlu
+
+        return Nlu.from_dict(self.nlu_data)
+
+    def summary(self) -> dict:
+        states = getattr(self.dialogue, "states", ())
+        transitions = getattr(self.dialogue, "transitions", ())
+        return {"states": len(states), "transitions": len(transitions),
+                "intents": len(self.domain.intents), "slots": len(self.domain.slots),
+                "forms": len(self.domain.forms), "responses": len(self.domain.responses)}
+
+
+# ------------------------------------------------------------------ dataclasses <-> JSON data
+
+def to_data(value: Any, root: str = "") -> Any:
+    """Dataclasses/tuples/spans -> JSON-able values. Default-valued fields are left out."""
+    if isinstance(value, Span):
+        file = value.file
+        if root and (file == root or file.startswith(root.rstrip("/") + "/")):
+            file = file[len(root.rstrip("/")) + 1:] or "."
+        return f"{file}:{value.line}:{value.col}" if value.line else file
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if hasattr(value, "to_json"):
+            return value.to_json()
+        out = {}
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if f.default is not dataclasses.MISSING and _equal(item, f.default):
+                continue
+            if f.default_factory is not dataclasses.MISSING and _equal(item, f.default_factory()):
+                continue
+            out[f.name] = to_data(item, root)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [to_data(v, root) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_data(v, root) for k, v in value.items()}
+    return value
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return type(a) is type(b) and a == b
+    except Exception:  # noqa: BLE001 - exotic values are simply kept
+        return False
+
+
+def _span_from(text: str) -> Span:
+    parts = text.rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return Span(parts[0], int(parts[1]), int(parts[2]))
+    return Span(text)
+
+
+def from_data(cls: Any, data: Any) -> Any:
+    """Rebuild a value of type `cls` from to_data() output, guided by type hints."""
+    origin = typing.get_origin(cls)
+    if cls is Any or cls is None:
+        return data
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(cls) if a is not type(None)]
+        if data is None:
+            return None
+        return from_data(args[0], data) if len(args) == 1 else data
+    if cls is Span:
+        return _span_from(data) if isinstance(data, str) else None
+    if origin is tuple:
+        args = typing.get_args(cls)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(from_data(args[0], v) for v in data)
+        return tuple(from_data(a, v) for a, v in zip(args, data))
+    if origin is list:
+        return [from_data(typing.get_args(cls)[0], v) for v in data]
+    if origin is dict or cls is dict:
+        return dict(data)
+    if dataclasses.is_dataclass(cls):
+        if hasattr(cls, "from_json"):
+            return cls.from_json(data)
+        if not isinstance(data, dict):
+            raise ValueError(f"expected an object for {cls.__name__}")
+        hints = typing.get_type_hints(cls)
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            if f.name in data:
+                kwargs[f.name] = from_data(hints[f.name], data[f.name])
+        return cls(**kwargs)
+    if cls in (int, float, str, bool) and data is not None:
+        return cls(data)
+    return data
+
+
+# ------------------------------------------------------------------------------ .fsm files
+
+def machine_to_document(machine: Machine, root: str = "") -> dict:
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "formc_version": __version__,
+        "name": machine.name,
+        "source_sha256": machine.digest,
+        "summary": machine.summary(),
+        "domain": to_data(machine.domain, root),
+        "config": to_data(machine.config, root),
+        "endpoints": to_data(machine.endpoints, root),
+        "nlu": machine.nlu_data,
+        "dialogue": to_data(machine.dialogue, root),
+    }
+
+
+def dumps_machine(machine: Machine, root: str = "") -> bytes:
+    document = machine_to_document(machine, root)
+    return (json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                       allow_nan=False) + "\n").encode("utf-8")
+
+
+def dump_machine(machine: Machine, path: str, root: str = "") -> int:
+    """Write the .fsm file; returns its size in bytes."""
+    data = dumps_machine(machine, root)
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return len(data)
+
+
+def _refuse(path: str, message: str, hint: str = "") -> FormcError:
+    return FormcError([Diagnostic(ERROR, "F501", message, Span(path), hint)])
+
+
+def loads_machine(data: bytes, path: str = "<fsm>") -> Machine:
+    """Parse and check a .fsm document; raises FormcError with a clear message if it is not one."""
+    from .dialogue.machine import DialogueMachine
+
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _refuse(path, f"not a formc machine file (invalid JSON: {exc})",
+                      "build one with 'formc compile BOT_DIR -o BOT.fsm'") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise _refuse(path, "not a formc machine file (missing 'format: formc-fsm' header)",
+                      "build one with 'formc compile BOT_DIR -o BOT.fsm'")
+    version = document.get("format_version")
+    if version != FORMAT_VERSION:
+        raise _refuse(path, f"machine format version {version!r} is not supported by formc "
+                      f"{__version__} (it reads version {FORMAT_VERSION})",
+                      "recompile the bot with this formc version")
+    try:
+        return Machine(
+            name=str(document.get("name", "")),
+            digest=str(document.get("source_sha256", "")),
+            domain=from_data(model.Domain, document["domain"]),
+            config=from_data(model.Config, document.get("config", {})),
+            endpoints=from_data(model.Endpoints, document.get("endpoints", {})),
+            nlu_data=document["nlu"],
+            dialogue=DialogueMachine.from_json(document["dialogue"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _refuse(path, f"machine file is damaged or incomplete ({type(exc).__name__}: {exc})",
+                      "recompile the bot") from None
+
+
+def load_machine(path: str) -> Machine:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise _refuse(path, f"cannot read machine file: {exc.strerror}") from None
+    return loads_machine(data, path)
+

@@ -1,0 +1,139 @@
+"""Cross-reference checks on the project model -> diagnostics (F23x domain, F24x NLU vs domain).
+
+One function per rule; each reports the user's file and line. Rules and stories are checked by
+the dialogue compiler (F4xx), which knows their expansion.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from . import model
+from .errors import Diagnostic, Reporter
+
+_PLACEHOLDER = re.compile(r"(?<!\{)\{([^{}\n]+)\}(?!\})")
+
+
+def check_project(project: model.Project) -> list[Diagnostic]:
+    """Entry point: every cross-reference check; returns all findings."""
+    rep = Reporter()
+    for rule in (form_slots_exist, mapping_conditions, mapping_references, ignored_intents_exist,
+                 nlu_intents_declared, regex_and_lookup_names, response_placeholders,
+                 duplicate_names):
+        rule(project, rep)
+    return rep.diagnostics
+
+
+def _did_you_mean(name: str, options: Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def form_slots_exist(project: model.Project, rep: Reporter) -> None:
+    slots = {s.name for s in project.domain.slots}
+    for form in project.domain.forms:
+        for slot in form.required_slots:
+            if slot not in slots:
+                rep.error("F230", f"form '{form.name}' requires slot '{slot}', which is not declared",
+                          form.span, _did_you_mean(slot, slots) or f"declare '{slot}' under slots")
+
+
+def mapping_conditions(project: model.Project, rep: Reporter) -> None:
+    domain = project.domain
+    forms = {f.name: f for f in domain.forms}
+    for slot in domain.slots:
+        for mapping in slot.mappings:
+            for cond in mapping.conditions:
+                if cond.active_loop is None:
+                    continue
+                form = forms.get(cond.active_loop)
+                if form is None:
+                    rep.error("F231", f"a mapping of slot '{slot.name}' is conditioned on "
+                              f"active_loop '{cond.active_loop}', which is not a form",
+                              mapping.span or slot.span,
+                              _did_you_mean(cond.active_loop, forms) or "name a form from 'forms:'")
+                elif slot.name not in form.required_slots and mapping.type != "from_trigger_intent":
+                    rep.error("F232", f"slot '{slot.name}' has a mapping conditioned on form "
+                              f"'{form.name}' but is not one of its required_slots",
+                              mapping.span or slot.span,
+                              f"add '{slot.name}' to required_slots of '{form.name}'")
+                if cond.requested_slot and cond.requested_slot not in {s.name for s in domain.slots}:
+                    rep.error("F233", f"a mapping condition of slot '{slot.name}' names "
+                              f"requested_slot '{cond.requested_slot}', which is not a slot",
+                              mapping.span or slot.span)
+
+
+def mapping_references(project: model.Project, rep: Reporter) -> None:
+    domain = project.domain
+    entities = {e.name for e in domain.entities}
+    intents = {i.name for i in domain.intents}
+    for slot in domain.slots:
+        for mapping in slot.mappings:
+            where = mapping.span or slot.span
+            if mapping.type == "from_entity" and mapping.entity not in entities:
+                rep.warning("F234", f"slot '{slot.name}' maps from entity '{mapping.entity}', which "
+                            "is not declared under entities (Rasa skips this mapping)", where,
+                            _did_you_mean(mapping.entity, entities) or
+                            f"declare '{mapping.entity}' under entities")
+            for name in mapping.intent + mapping.not_intent:
+                if name not in intents:
+                    rep.warning("F235", f"slot '{slot.name}' has a mapping that names intent "
+                                f"'{name}', which is not declared", where,
+                                _did_you_mean(name, intents) or f"declare '{name}' under intents")
+
+
+def ignored_intents_exist(project: model.Project, rep: Reporter) -> None:
+    intents = {i.name for i in project.domain.intents}
+    for form in project.domain.forms:
+        for name in form.ignored_intents:
+            if name not in intents:
+                rep.warning("F236", f"form '{form.name}' ignores intent '{name}', which is not "
+                            "declared", form.span, _did_you_mean(name, intents))
+
+
+def nlu_intents_declared(project: model.Project, rep: Reporter) -> None:
+    declared = {i.name for i in project.domain.intents}
+    reported = set()
+    for example in project.nlu.examples:
+        base = example.intent.split("/", 1)[0]
+        if base not in declared and base not in reported:
+            reported.add(base)
+            rep.warning("F240", f"intent '{base}' has NLU examples but is not declared in the domain",
+                        example.span, f"add '- {base}' under intents")
+
+
+def regex_and_lookup_names(project: model.Project, rep: Reporter) -> None:
+    annotated = {e.entity for ex in project.nlu.examples for e in ex.entities}
+    entities = {e.name for e in project.domain.entities}
+    for item in list(project.nlu.regexes) + list(project.nlu.lookups):
+        if item.name in entities and item.name not in annotated:
+            kind = "regex" if isinstance(item, model.RegexDef) else "lookup table"
+            rep.warning("F241", f"{kind} '{item.name}' is not used for extraction: no NLU example "
+                        f"annotates a '{item.name}' entity (Rasa's rule)", item.span,
+                        f"annotate it in at least one example, e.g. [text]({item.name})")
+
+
+def response_placeholders(project: model.Project, rep: Reporter) -> None:
+    slots = {s.name for s in project.domain.slots}
+    for response in project.domain.responses:
+        for variation in response.variations:
+            text = variation.get("text")
+            if not isinstance(text, str):
+                continue
+            for name in _PLACEHOLDER.findall(text):
+                if name not in slots:
+                    rep.warning("F237", f"response '{response.name}' refers to '{{{name}}}', which "
+                                "is not a slot (Rasa then prints the text uninterpolated)",
+                                response.span, _did_you_mean(name, slots))
+                    break
+
+
+def duplicate_names(project: model.Project, rep: Reporter) -> None:
+    forms = {f.name for f in project.domain.forms}
+    for action in project.domain.actions:
+        if action.name in forms:
+            rep.warning("F238", f"'{action.name}' is both a form and a custom action: the custom "
+                        "action replaces the built-in form logic", action.span)

@@ -1,0 +1,211 @@
+"""The command line: the only place that prints diagnostics and sets exit codes (0 ok, 1 errors, 2 usage)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from . import __version__
+from .diagnostics import render_text
+from .errors import FormcError
+
+
+def _print_diagnostics(diagnostics, show_warnings: bool = True) -> None:
+    shown = [d for d in diagnostics if show_warnings or d.is_error]
+    if shown:
+        print(render_text(shown), file=sys.stderr)
+
+
+def _load(path: str):
+    """A .fsm file, or a bot directory compiled on the fly."""
+    from .artifact import load_machine
+    from .compiler import compile_project
+
+    if os.path.isdir(path):
+        machine, diagnostics = compile_project(path)
+        if machine is None:
+            _print_diagnostics(diagnostics)
+            raise SystemExit(1)
+        return machine
+    return load_machine(path)
+
+
+def cmd_compile(args) -> int:
+    from .artifact import dump_machine
+    from .compiler import compile_project
+
+    started = time.perf_counter()
+    machine, diagnostics = compile_project(args.bot_dir)
+    _print_diagnostics(diagnostics, show_warnings=not args.quiet)
+    if machine is None:
+        errors = sum(1 for d in diagnostics if d.is_error)
+        print(f"formc: {errors} error(s); no machine written", file=sys.stderr)
+        return 1
+    output = args.output or os.path.join(args.bot_dir.rstrip("/") + ".fsm")
+    size = dump_machine(machine, output, root=args.bot_dir)
+    elapsed = (time.perf_counter() - started) * 1000
+    s = machine.summary()
+    print(f"compiled {args.bot_dir} -> {output}: {s['states']} states, {s['transitions']} "
+          f"transitions, {s['intents']} intents, {s['slots']} slots, {s['forms']} forms, "
+          f"{size:,} bytes in {elapsed:.0f} ms")
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    from .inspect import format_machine
+
+    print(format_machine(_load(args.machine)))
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .validate import run_validate
+
+    return run_validate(args)
+
+
+def cmd_parse(args) -> int:
+    machine = _load(args.machine)
+    print(json.dumps(machine.nlu.parse(args.message), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_nlu_eval(args) -> int:
+    from .nlu.evaluate import run_nlu_eval
+
+    return run_nlu_eval(args)
+
+
+def cmd_test(args) -> int:
+    from .testing import run_tests
+
+    return run_tests(args.bot_dir, tuple(args.test_files), coverage=args.coverage,
+                     json_out=args.json, fail_on_nlu=args.fail_on_nlu)
+
+
+def cmd_shell(args) -> int:
+    from .shell import run_shell
+
+    return run_shell(args.machine, debug=args.debug) or 0
+
+
+def cmd_serve(args) -> int:
+    from .server import serve_command
+
+    return serve_command(args) or 0
+
+
+def cmd_graph(args) -> int:
+    from .graph import run_graph
+
+    return run_graph(args)
+
+
+def cmd_diff(args) -> int:
+    from .diff import run_diff
+
+    return run_diff(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="formc", description="Compile Rasa-style bots into an "
+                                     "explicit state machine and run them.")
+    parser.add_argument("--version", action="version", version=f"formc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("compile", help="compile a bot directory into a .fsm machine file")
+    p.add_argument("bot_dir")
+    p.add_argument("-o", "--output", help="output file (default: BOT_DIR.fsm)")
+    p.add_argument("-q", "--quiet", action="store_true", help="show errors only, not warnings")
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("inspect", help="print a machine's states and transitions with sources")
+    p.add_argument("machine", help=".fsm file or bot directory")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("validate", help="check a bot for mistakes (for CI and pre-commit hooks)")
+    p.add_argument("bot_dir")
+    p.add_argument("--format", choices=("human", "github", "json"), default="human")
+    p.add_argument("--strict", action="store_true", help="also fail on warnings")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("parse", help="run the NLU on one message; prints Rasa's /model/parse JSON")
+    p.add_argument("machine", help=".fsm file or bot directory")
+    p.add_argument("message")
+    p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("nlu-eval", help="cross-validate the NLU on the bot's own examples")
+    p.add_argument("bot_dir")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--test-file", help="evaluate on this NLU file instead of cross-validating")
+    p.add_argument("--format", choices=("human", "json"), default="human")
+    p.set_defaults(func=cmd_nlu_eval)
+
+    p = sub.add_parser("test", help="run Rasa test stories against the compiled machine")
+    p.add_argument("bot_dir")
+    p.add_argument("test_files", nargs="*")
+    p.add_argument("--coverage", action="store_true", help="report states/transitions exercised")
+    p.add_argument("--json", metavar="FILE", help="write results (and coverage) as JSON")
+    p.add_argument("--fail-on-nlu", action="store_true",
+                   help="also fail a story when the NLU misreads a user text")
+    p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("shell", help="chat with a bot in the terminal")
+    p.add_argument("machine", help=".fsm file or bot directory")
+    p.add_argument("--debug", action="store_true", help="show transitions, reasons and timings")
+    p.set_defaults(func=cmd_shell)
+
+    p = sub.add_parser("serve", help="serve a machine over Rasa's REST channel and HTTP API")
+    p.add_argument("machine", help=".fsm file or bot directory")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5005)
+    p.add_argument("--store", default="sqlite:///formc.db",
+                   help="sqlite:///PATH (default formc.db), redis://HOST:PORT/DB or memory://")
+    p.add_argument("--endpoints", help="endpoints.yml (action server) overriding the compiled one")
+    p.add_argument("--auth-token", help="token required as ?token= on admin endpoints")
+    p.add_argument("--cors", action="append", default=[], metavar="ORIGIN")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--max-body", default="1MB", help="largest accepted request body")
+    p.add_argument("--record-exp", type=float, default=None,
+                   help="seconds after which an idle conversation is dropped")
+    p.add_argument("--debug", action="store_true", help="log per-turn timing")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("graph", help="draw the compiled machine with Graphviz")
+    p.add_argument("machine", help=".fsm file or bot directory")
+    p.add_argument("-o", "--output", required=True, help="FILE.dot, FILE.svg or FILE.png")
+    p.add_argument("--form", help="only this form")
+    p.add_argument("--state", help="only this state and its neighbours")
+    p.add_argument("--coverage", help="coverage JSON from 'formc test --coverage --json'")
+    p.set_defaults(func=cmd_graph)
+
+    p = sub.add_parser("diff", help="what changed between two builds of a bot")
+    p.add_argument("old")
+    p.add_argument("new")
+    p.add_argument("--format", choices=("human", "json"), default="human")
+    p.set_defaults(func=cmd_diff)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except FormcError as exc:
+        _print_diagnostics(exc.diagnostics)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

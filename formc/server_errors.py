@@ -1,0 +1,91 @@
+"""HTTP errors in Rasa's shape and request-body validation: bad input -> ApiError -> JSON 4xx.
+
+Rasa's error body: {"version", "status": "failure", "message", "reason", "details", "help",
+"code"}. Every refusal of the server goes through `error_body`, so clients see one shape.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+RASA_VERSION = "3.6.20"
+MIN_COMPATIBLE_VERSION = "3.5.0"
+
+
+class ApiError(Exception):
+    """A request the server refuses; rendered as a JSON error body with `status`."""
+
+    def __init__(self, status: int, reason: str, message: str,
+                 details: Optional[dict] = None, help: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.details = details or {}
+        self.help = help
+
+
+def error_body(status: int, reason: str, message: str, details: Optional[dict] = None,
+               help: Optional[str] = None) -> dict:
+    return {"version": RASA_VERSION, "status": "failure", "message": message, "reason": reason,
+            "details": details or {}, "help": help, "code": status}
+
+
+def bad_request(message: str, **details: Any) -> ApiError:
+    return ApiError(400, "BadRequest", message, details)
+
+
+_TYPE_NAMES = {str: "a string", dict: "an object", list: "a list", bool: "true or false",
+               int: "an integer", float: "a number"}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def parse_json_object(body: bytes, example: str) -> dict:
+    """The request body as a JSON object, or an ApiError saying exactly what is wrong."""
+    if not body or not body.strip():
+        raise bad_request(f"The request body is empty; expected a JSON object like {example}.")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise bad_request(f"The request body is not valid UTF-8 (byte {e.start}).") from None
+    try:
+        value = json.loads(text)
+    except ValueError as e:
+        pos = getattr(e, "pos", None)
+        raise bad_request(f"The request body is not valid JSON: {getattr(e, 'msg', e)}"
+                          + (f" at line {e.lineno} column {e.colno}" if pos is not None else "")
+                          + f". Expected a JSON object like {example}.") from None
+    if not isinstance(value, dict):
+        raise bad_request(f"The request body is {_json_type(value)}; expected a JSON object "
+                          f"like {example}.")
+    return value
+
+
+def field(body: dict, name: str, kinds: tuple, required: bool = False, default: Any = None,
+          nullable: bool = True) -> Any:
+    """One field of a JSON object, type-checked (bool is never accepted as a number)."""
+    if name not in body or (body[name] is None and nullable and not required):
+        if required:
+            raise bad_request(f"The request body has no '{name}' field; it is required.",
+                              missing=name)
+        return default
+    value = body[name]
+    ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+    if not ok:
+        wanted = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+        raise bad_request(f"The field '{name}' is {_json_type(value)}; expected {wanted}.",
+                          field=name)
+    return value

@@ -1,0 +1,60 @@
+"""In-process conversation store: sender id -> encoded record in a dict (tests, one worker)."""
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+from .base import ConversationStore, decode, encode
+
+
+class MemoryStore(ConversationStore):
+    shared = False   # another process cannot see this dict: refuse --workers > 1
+
+    def __init__(self, record_exp: Optional[float] = None) -> None:
+        super().__init__(record_exp)
+        # Records are kept encoded so callers never share mutable state with the store.
+        self._records: dict[str, tuple[str, float]] = {}
+        self._fire: dict[str, float] = {}
+        self._meta: dict[str, str] = {}
+
+    async def _begin(self, sender_id: str) -> tuple[Any, Optional[dict]]:
+        return None, await self.load(sender_id)
+
+    async def _end(self, sender_id: str, token: Any, pending) -> None:
+        if pending is None:
+            return
+        record, next_fire = pending
+        self._records[sender_id] = (encode(record), time.time())
+        if next_fire is None:
+            self._fire.pop(sender_id, None)
+        else:
+            self._fire[sender_id] = next_fire
+
+    async def load(self, sender_id: str) -> Optional[dict]:
+        entry = self._records.get(sender_id)
+        if entry is None:
+            return None
+        if self._expired(entry[1]):
+            self._records.pop(sender_id, None)
+            self._fire.pop(sender_id, None)
+            return None
+        return decode(entry[0])
+
+    async def due(self, now: float, limit: int = 100) -> list[str]:
+        return sorted((s for s, t in self._fire.items() if t <= now), key=self._fire.get)[:limit]
+
+    async def clear_fire(self, sender_id: str) -> None:
+        self._fire.pop(sender_id, None)
+
+    async def get_meta(self, key: str) -> Optional[str]:
+        return self._meta.get(key)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        self._meta[key] = value
+
+    async def purge_expired(self, now: Optional[float] = None) -> int:
+        gone = [s for s, (_, at) in self._records.items() if self._expired(at, now)]
+        for s in gone:
+            self._records.pop(s, None)
+            self._fire.pop(s, None)
+        return len(gone)

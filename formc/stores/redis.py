@@ -1,0 +1,130 @@
+"""Redis conversation store: key `<prefix>:tracker:<sender>` -> record JSON, shared by many servers.
+
+Per turn two round trips, each one Lua script (atomic on the server):
+  begin: SET <prefix>:lock:<sender> <token> NX PX <lock_ttl>, and if taken, GET the record;
+  end:   only if the lock still holds our token: SET the record (PX record_exp), update the
+         reminder index (sorted set <prefix>:reminders, score = next fire time), DEL the lock.
+A lock whose holder died expires after lock_ttl; a turn that outlived its lock is refused
+rather than written (no lost update).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any, Optional
+
+from .base import ConversationStore, StoreError, decode, encode
+
+_BEGIN = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('GET', KEYS[2])}
+end
+return {0}
+"""
+
+_END = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '1' then
+  if ARGV[4] ~= '0' then
+    redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+  else
+    redis.call('SET', KEYS[2], ARGV[3])
+  end
+  if ARGV[6] == '' then
+    redis.call('ZREM', KEYS[3], ARGV[5])
+  else
+    redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])
+  end
+end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+
+
+class RedisStore(ConversationStore):
+    def __init__(self, url: str, record_exp: Optional[float] = None, key_prefix: str = "formc",
+                 lock_ttl: float = 30.0) -> None:
+        super().__init__(record_exp)
+        if not key_prefix.replace("_", "").replace("-", "").isalnum():
+            raise StoreError(f"redis key_prefix {key_prefix!r} must be letters, digits, _ or -")
+        self.url = url
+        self.prefix = key_prefix
+        self.lock_ttl_ms = int(lock_ttl * 1000)
+        self._redis = None
+        self._begin_script = None
+        self._end_script = None
+
+    async def open(self) -> None:
+        if self._redis is not None:
+            return
+        import redis.asyncio as aioredis
+        from redis.exceptions import RedisError
+        try:
+            self._redis = aioredis.Redis.from_url(self.url, decode_responses=False)
+            await self._redis.ping()
+        except (RedisError, OSError, ValueError) as e:
+            self._redis = None
+            raise StoreError(f"cannot reach Redis store {self.url}: {e}") from None
+        self._begin_script = self._redis.register_script(_BEGIN)
+        self._end_script = self._redis.register_script(_END)
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    def _k(self, kind: str, sender_id: str) -> str:
+        return f"{self.prefix}:{kind}:{sender_id}"
+
+    async def _begin(self, sender_id: str) -> tuple[Any, Optional[dict]]:
+        await self.open()
+        token = os.urandom(12).hex()
+        keys = [self._k("lock", sender_id), self._k("tracker", sender_id)]
+        delay = 0.001
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 2 * self.lock_ttl_ms / 1000
+        while True:
+            got = await self._begin_script(keys=keys, args=[token, self.lock_ttl_ms])
+            if got[0] == 1:
+                return token, (decode(got[1]) if got[1] is not None else None)
+            if loop.time() >= deadline:
+                raise StoreError(f"conversation lock for {sender_id!r} not acquired in time")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.02)
+
+    async def _end(self, sender_id: str, token: Any, pending) -> None:
+        keys = [self._k("lock", sender_id), self._k("tracker", sender_id), f"{self.prefix}:reminders"]
+        if pending is None:
+            await self._end_script(keys=keys, args=[token, "0", "", "0", sender_id, ""])
+            return
+        record, next_fire = pending
+        px = int(self.record_exp * 1000) if self.record_exp else 0
+        ok = await self._end_script(keys=keys, args=[
+            token, "1", encode(record), px, sender_id, "" if next_fire is None else repr(next_fire)])
+        if ok != 1:
+            raise StoreError(f"conversation lock for {sender_id!r} expired before the turn was saved "
+                             f"(lock_ttl {self.lock_ttl_ms} ms); the turn was not stored")
+
+    async def load(self, sender_id: str) -> Optional[dict]:
+        await self.open()
+        raw = await self._redis.get(self._k("tracker", sender_id))
+        return decode(raw) if raw is not None else None
+
+    async def due(self, now: float, limit: int = 100) -> list[str]:
+        await self.open()
+        found = await self._redis.zrangebyscore(f"{self.prefix}:reminders", "-inf", now,
+                                                start=0, num=limit)
+        return [s.decode("utf-8") for s in found]
+
+    async def clear_fire(self, sender_id: str) -> None:
+        await self.open()
+        await self._redis.zrem(f"{self.prefix}:reminders", sender_id)
+
+    async def get_meta(self, key: str) -> Optional[str]:
+        await self.open()
+        raw = await self._redis.get(self._k("meta", key))
+        return raw.decode("utf-8") if raw is not None else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self.open()
+        await self._redis.set(self._k("meta", key), value)

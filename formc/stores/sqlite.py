@@ -1,0 +1,135 @@
+"""SQLite conversation store: one row per sender (record JSON, save time, next reminder time).
+
+A real file in WAL mode; each turn is one single-statement transaction (upsert). Several
+server processes on one machine may share the file: the per-conversation cross-process lock
+is a POSIX range lock on `<db>.locks` (dropped by the kernel if a process dies). Calls are
+synchronous on the event loop on purpose: each is tens of microseconds, far less than a
+thread hand-off would cost.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from typing import Any, Optional
+
+from ..locks import FileRangeLock
+from .base import ConversationStore, StoreError, decode, encode
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    sender_id TEXT PRIMARY KEY,
+    record    TEXT NOT NULL,
+    saved_at  REAL NOT NULL,
+    next_fire REAL
+);
+CREATE INDEX IF NOT EXISTS conversations_next_fire
+    ON conversations(next_fire) WHERE next_fire IS NOT NULL;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_UPSERT = ("INSERT INTO conversations(sender_id, record, saved_at, next_fire) VALUES (?,?,?,?) "
+           "ON CONFLICT(sender_id) DO UPDATE SET record=excluded.record, "
+           "saved_at=excluded.saved_at, next_fire=excluded.next_fire")
+
+
+class SQLiteStore(ConversationStore):
+    def __init__(self, path: str, record_exp: Optional[float] = None,
+                 synchronous: str = "normal") -> None:
+        super().__init__(record_exp)
+        self.path = os.path.abspath(path)
+        if synchronous.lower() not in ("off", "normal", "full", "extra"):
+            raise StoreError(f"sqlite option synchronous={synchronous!r}: use normal or full")
+        self._synchronous = synchronous.upper()
+        self._db: Optional[sqlite3.Connection] = None
+        self._locks: Optional[FileRangeLock] = None
+
+    async def open(self) -> None:
+        self._open_sync()
+
+    def _open_sync(self) -> None:
+        if self._db is not None:
+            return
+        folder = os.path.dirname(self.path)
+        if folder and not os.path.isdir(folder):
+            raise StoreError(f"cannot open SQLite store {self.path}: folder {folder} does not exist")
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA busy_timeout=10000")
+            db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a committed turn survives a crash of the process (SIGKILL);
+            # only an OS crash or power loss can drop the last turns. ?synchronous=full for that.
+            db.execute(f"PRAGMA synchronous={self._synchronous}")
+            db.executescript(_SCHEMA)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open SQLite store {self.path}: {e}") from None
+        self._db = db
+        self._locks = FileRangeLock(self.path + ".locks")
+
+    async def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._locks is not None:
+            self._locks.close()
+            self._locks = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._open_sync()
+        return self._db  # type: ignore[return-value]
+
+    async def _begin(self, sender_id: str) -> tuple[Any, Optional[dict]]:
+        self._conn()
+        await self._locks.acquire(sender_id)  # type: ignore[union-attr]
+        try:
+            return None, self._read(sender_id)
+        except BaseException:
+            self._locks.release(sender_id)  # type: ignore[union-attr]
+            raise
+
+    async def _end(self, sender_id: str, token: Any, pending) -> None:
+        try:
+            if pending is not None:
+                record, next_fire = pending
+                self._conn().execute(_UPSERT, (sender_id, encode(record), time.time(), next_fire))
+        finally:
+            if self._locks is not None:
+                self._locks.release(sender_id)
+
+    def _read(self, sender_id: str) -> Optional[dict]:
+        row = self._conn().execute(
+            "SELECT record, saved_at FROM conversations WHERE sender_id=?", (sender_id,)).fetchone()
+        if row is None or self._expired(row[1]):
+            return None
+        return decode(row[0])
+
+    async def load(self, sender_id: str) -> Optional[dict]:
+        return self._read(sender_id)
+
+    async def due(self, now: float, limit: int = 100) -> list[str]:
+        rows = self._conn().execute(
+            "SELECT sender_id FROM conversations WHERE next_fire IS NOT NULL AND next_fire<=? "
+            "ORDER BY next_fire LIMIT ?", (now, limit)).fetchall()
+        return [r[0] for r in rows]
+
+    async def clear_fire(self, sender_id: str) -> None:
+        self._conn().execute("UPDATE conversations SET next_fire=NULL WHERE sender_id=?", (sender_id,))
+
+    async def get_meta(self, key: str) -> Optional[str]:
+        row = self._conn().execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        self._conn().execute("INSERT INTO meta(key, value) VALUES (?,?) "
+                             "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
+
+    async def purge_expired(self, now: Optional[float] = None) -> int:
+        if self.record_exp is None:
+            return 0
+        cur = self._conn().execute("DELETE FROM conversations WHERE saved_at<?",
+                                   ((now or time.time()) - self.record_exp,))
+        return cur.rowcount
+
+    def count(self) -> int:
+        return self._conn().execute("SELECT count(*) FROM conversations").fetchone()[0]

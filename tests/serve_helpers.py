@@ -1,0 +1,131 @@
+"""Shared helpers for the server/store tests: free ports, a real redis-server, a formc server process."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
+if not os.path.exists(PYTHON):
+    PYTHON = sys.executable
+REDIS_SERVER = shutil.which("redis-server")
+NO_REDIS = "redis-server is not on PATH (apt-get install -y redis-server)"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A throw-away redis-server on a free loopback port, no persistence."""
+
+    def __init__(self, workdir: str) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", workdir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def http(method: str, url: str, body=None, headers=None, raw: bytes | None = None, timeout=30):
+    """-> (status, headers, parsed JSON or text). Never raises on HTTP error statuses."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    hdrs = {"Content-Type": "application/json"} if data is not None else {}
+    hdrs.update(headers or {})
+    req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, h, payload = r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        status, h, payload = e.code, dict(e.headers), e.read()
+    ctype = h.get("Content-Type", "")
+    if "json" in ctype and payload:
+        return status, h, json.loads(payload)
+    return status, h, payload.decode("utf-8", "replace")
+
+
+class FormcServer:
+    """`python -m formc serve ...` as a subprocess on a free port; waits for GET /version."""
+
+    def __init__(self, fsm: str, *args: str, cwd: str | None = None, port: int | None = None,
+                 env: dict | None = None) -> None:
+        self.port = port or free_port()
+        self.log_path = os.path.join(cwd or ROOT, f"serve-{self.port}.log")
+        self.log = open(self.log_path, "wb")
+        full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
+        self.proc = subprocess.Popen(
+            [PYTHON, "-m", "formc", "serve", fsm, "--host", "127.0.0.1", "--port", str(self.port),
+             *args], cwd=cwd or ROOT, stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"formc serve exited with {self.proc.returncode}:\n{self.output()}")
+            try:
+                status, _, _ = http("GET", self.base + "/version", timeout=1)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"formc serve did not come up:\n{self.output()}")
+
+    def output(self) -> str:
+        self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        self.log.close()
+
+    def stop(self, timeout: float = 20) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
