@@ -62,6 +62,9 @@ class Slot:
     min_value: float = 0.0                # float only
     max_value: float = 1.0
     span: Optional[Span] = field(default=None, compare=False)
+    # formc extension (`formc: {max_reprompts: N, on_reprompt_limit: action}`), not in Rasa
+    max_reprompts: Optional[int] = None
+    on_reprompt_limit: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class Form:
     required_slots: tuple[str, ...] = ()
     ignored_intents: tuple[str, ...] = ()
     span: Optional[Span] = field(default=None, compare=False)
+    # formc extension (`formc: {max_reprompts: N, on_reprompt_limit: action}`), not in Rasa
+    max_reprompts: Optional[int] = None
+    on_reprompt_limit: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -285,6 +291,17 @@ class NluConfig:
     synonyms_enabled: bool = True
     intent_classifier: str = "similarity"        # "keyword" for KeywordIntentClassifier pipelines
     keyword_case_sensitive: bool = True
+    # --- added for formc/nlu (defaults reproduce Rasa's light pipeline; see formc/nlu/compile.py)
+    intent_scorer: Optional[str] = None          # "logreg" | "tfidf" | "keyword"; None = from pipeline
+    count_vectors: tuple[tuple[str, int, int], ...] = (("char_wb", 1, 4),)   # (analyzer, min_n, max_n)
+    regex_featurizer: bool = True                # RegexFeaturizer in the pipeline
+    regex_featurizer_case_sensitive: bool = True
+    entity_match: str = "rasa"                   # "rasa" (Rasa-exact) | "longest"
+    normalize: str = "nfkc"                      # "nfkc" | "none": text normalisation for matching
+    cjk_word_boundaries: bool = False            # require \b next to CJK characters too
+    ranking_length: int = 10
+    logreg_max_cost: float = 4e7                 # examples' nnz x intents above which tfidf is used
+    retrieval_selectors: tuple[str, ...] = ()    # ResponseSelector retrieval_intent keys ("" = default)
 
 
 @dataclass(frozen=True)

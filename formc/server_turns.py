@@ -35,13 +35,24 @@ def _action_client(machine: Any, endpoints_path: Optional[str]) -> Any:
     """None lets the agent build its client from the machine's compiled endpoints."""
     if not endpoints_path:
         return None
-    from .runtime.actions import client_from_endpoints_file
-    return client_from_endpoints_file(endpoints_path)
+    from .errors import FormcError, Reporter
+    from .reader.config import read_endpoints
+    from .runtime.action_client import ActionClient
+    from .yaml_loader import load_yaml_file
+    doc, diagnostics = load_yaml_file(endpoints_path)
+    rep = Reporter()
+    endpoints = read_endpoints(doc, endpoints_path, rep)
+    errors = [d for d in list(diagnostics) + list(getattr(rep, "diagnostics", ())) if d.is_error]
+    if errors:
+        raise FormcError(errors)
+    if endpoints.action_endpoint is None:
+        return None
+    return ActionClient(endpoints.action_endpoint)
 
 
 def next_fire(session: Any) -> Optional[float]:
     """The earliest fire time among the session's pending reminders (None: nothing pending)."""
-    times = [r.fire_at for r in _reminders(session)]
+    times = [r["fire_at"] for r in _reminders(session)]
     return min(times) if times else None
 
 
@@ -157,10 +168,10 @@ class Conversations:
                 return None
             result = None
             # Another worker may have fired them already: re-check on the locked session.
-            for reminder in sorted(_reminders(session), key=lambda r: r.fire_at):
-                if reminder.fire_at > now:
+            for reminder in sorted(_reminders(session), key=lambda r: r["fire_at"]):
+                if reminder["fire_at"] > now:
                     continue
-                result = await bot.agent.fire_reminder(session, sender_id, reminder.name, now=now)
+                result = await bot.agent.fire_reminder(session, sender_id, reminder["name"], now=now)
                 session = result.session
                 count[0] += 1
             return result

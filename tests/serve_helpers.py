@@ -62,16 +62,16 @@ class RedisServer:
 
 
 def http(method: str, url: str, body=None, headers=None, raw: bytes | None = None, timeout=30):
-    """-> (status, headers, parsed JSON or text). Never raises on HTTP error statuses."""
+    """-> (status, headers (case-insensitive), parsed JSON or text). Never raises on HTTP errors."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     hdrs = {"Content-Type": "application/json"} if data is not None else {}
     hdrs.update(headers or {})
     req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            status, h, payload = r.status, dict(r.headers), r.read()
+            status, h, payload = r.status, r.headers, r.read()
     except urllib.error.HTTPError as e:
-        status, h, payload = e.code, dict(e.headers), e.read()
+        status, h, payload = e.code, e.headers, e.read()
     ctype = h.get("Content-Type", "")
     if "json" in ctype and payload:
         return status, h, json.loads(payload)
@@ -129,3 +129,41 @@ class FormcServer:
                 self.proc.wait()
         self.log.close()
         return self.proc.returncode
+
+
+_BUILT: dict = {}
+
+
+def build_restaurant_fsm(tmp_dir: str) -> str:
+    """Compile the Rasa baseline restaurant bot (light config) into tmp_dir/restaurant.fsm
+    (once per test session: later calls reuse the first file)."""
+    if _BUILT.get("restaurant") and os.path.exists(_BUILT["restaurant"]):
+        return _BUILT["restaurant"]
+    from formc.artifact import dump_machine
+    from formc.compiler import compile_project
+    src = "/work/shared/rasa-baseline/bots/restaurant"
+    bot = os.path.join(tmp_dir, "restaurant")
+    shutil.copytree(src, bot)
+    for dirpath, dirnames, filenames in os.walk(bot):
+        os.chmod(dirpath, 0o755)
+        for f in filenames:
+            os.chmod(os.path.join(dirpath, f), 0o644)
+    os.replace(os.path.join(bot, "config_light.yml"), os.path.join(bot, "config.yml"))
+    os.remove(os.path.join(bot, "config_default.yml"))
+    machine, diagnostics = compile_project(bot)
+    assert machine is not None, [d.render() for d in diagnostics]
+    out = os.path.join(tmp_dir, "restaurant.fsm")
+    dump_machine(machine, out, root=bot)
+    _BUILT["restaurant"] = out
+    return out
+
+
+def say(server: "FormcServer", sender: str, text: str, **extra):
+    status, _, body = http("POST", server.url("/webhooks/rest/webhook"),
+                           {"sender": sender, "message": text, **extra})
+    assert status == 200, body
+    return body
+
+
+def user_texts(tracker: dict) -> list:
+    return [e.get("text") for e in tracker.get("events") or () if e.get("event") == "user"]

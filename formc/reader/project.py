@@ -97,12 +97,13 @@ def read_project(root: str, extra_test_paths: tuple[str, ...] = ()) -> tuple[Opt
         data, found = _read_data_file(path, root, sources, rep, is_test=False)
         nlu = nlu.merge(data)
         stories.extend(found)
-    for test_dir in ("tests",) + tuple(extra_test_paths):
+    # tests/: files named test_* (Rasa's convention); test_stories/ (seen in real bots): all files
+    for test_dir in ("tests", "test_stories") + tuple(extra_test_paths):
         full = test_dir if os.path.isabs(test_dir) else os.path.join(root, test_dir)
         if not os.path.exists(full):
             continue
         for path in walk(full):
-            if os.path.basename(path).startswith("test_") or full != os.path.join(root, "tests"):
+            if os.path.basename(path).startswith("test_") or test_dir != "tests":
                 data, found = _read_data_file(path, root, sources, rep, is_test=True)
                 tests.extend(found)
     config_path = _find(root, "config.yml", "config.yaml")
@@ -173,6 +174,10 @@ def _read_data_file(path: str, root: str, sources: SourceSet, rep: Reporter, is_
                 doc["responses"], doc.key_span("responses"), rep)))
         if "stories" in doc or "rules" in doc:
             stories = read_stories_yaml(doc, shown, rep, is_test)
+    elif path.endswith(".json"):
+        text = sources.text(path)
+        if text is not None:
+            nlu = nlu.merge(read_nlu_json(text, shown, root, rep))
     elif path.endswith(".md"):
         text = sources.text(path)
         if text is None:
@@ -184,6 +189,53 @@ def _read_data_file(path: str, root: str, sources: SourceSet, rep: Reporter, is_
         elif "##" in text:
             stories = read_stories_markdown(text, shown, rep, is_test)
     return nlu, stories
+
+
+def read_nlu_json(text: str, shown: str, root: str, rep: Reporter) -> model.NluData:
+    """Rasa's deprecated JSON NLU format (`rasa_nlu_data`); other JSON files are ignored."""
+    import json
+
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        rep.warning("F109", f"JSON file is not valid JSON and is ignored ({exc})", Span(shown))
+        return model.NluData()
+    data = doc.get("rasa_nlu_data") if isinstance(doc, dict) else None
+    if not isinstance(data, dict):
+        return model.NluData()
+    span = Span(shown, 1, 1)
+    examples = []
+    for item in data.get("common_examples") or []:
+        if not isinstance(item, dict) or not item.get("intent") or "text" not in item:
+            continue
+        entities = tuple(model.EntityAnnotation(int(e["start"]), int(e["end"]), e.get("value"),
+                                                str(e["entity"]), e.get("role"), e.get("group"))
+                         for e in item.get("entities") or []
+                         if isinstance(e, dict) and {"start", "end", "entity"} <= set(e))
+        examples.append(model.NluExample(str(item["text"]), str(item["intent"]), entities, span))
+    regexes = tuple(model.RegexDef(str(r["name"]), str(r["pattern"]), span)
+                    for r in data.get("regex_features") or []
+                    if isinstance(r, dict) and "name" in r and "pattern" in r)
+    lookups = []
+    for table in data.get("lookup_tables") or []:
+        if not isinstance(table, dict) or "name" not in table:
+            continue
+        elements = table.get("elements") or []
+        if isinstance(elements, str):  # a file path: project root first, then the working dir
+            path = elements if os.path.isabs(elements) else os.path.join(root, elements)
+            if not os.path.exists(path):
+                path = elements
+            try:
+                with open(path, encoding="utf-8-sig") as handle:
+                    elements = [line.strip() for line in handle if line.strip()]
+            except (OSError, UnicodeDecodeError) as exc:
+                rep.error("F303", f"cannot read lookup file '{table['elements']}': {exc}", span)
+                elements = []
+        lookups.append(model.LookupDef(str(table["name"]), tuple(map(str, elements)), span))
+    synonyms = tuple(model.SynonymDef(str(text), str(s["value"]), span)
+                     for s in data.get("entity_synonyms") or []
+                     if isinstance(s, dict) and "value" in s for text in s.get("synonyms") or [])
+    return model.NluData(tuple(examples), synonyms, regexes, tuple(lookups))
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:

@@ -1,0 +1,214 @@
+#!/usr/bin/env python
+"""Load test of `formc serve` on loopback: (store, workers, senders) -> msgs/s, p50/p99, server RSS.
+
+  .venv/bin/python bench/serve_bench.py BOT(.fsm or dir) [--stores sqlite,redis] [--workers 1,2]
+                                        [--senders 8,64,256] [--duration 10]
+
+Each sender replays the baseline's 7-message restaurant conversation over one keep-alive
+connection, starting a fresh sender id after every conversation (like the Rasa baseline's
+loadtest.py). The load generator is a minimal HTTP/1.1 client on uvloop in this process, so
+it shares the machine's cores with the server (as the Rasa figures did).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
+SCRIPT = ["hi", "i am looking for a restaurant", "italian", "4", "yes", "no", "thanks"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def tree_rss_mib(pid: int) -> float:
+    """RSS of a process and all its descendants (Sanic manager + workers)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return total / 1024
+
+
+class Sender:
+    """One keep-alive connection replaying SCRIPT with fresh sender ids."""
+
+    def __init__(self, port: int, idx: int, latencies: list, errors: list) -> None:
+        self.port, self.idx, self.lat, self.errors = port, idx, latencies, errors
+
+    async def run(self, stop_at: float) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        conv = 0
+        loop = asyncio.get_running_loop()
+        while loop.time() < stop_at:
+            sender = f"bench-{self.idx}-{conv}"
+            conv += 1
+            for text in SCRIPT:
+                if loop.time() >= stop_at:
+                    break
+                body = json.dumps({"sender": sender, "message": text}).encode()
+                req = (b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       b"Content-Type: application/json\r\nContent-Length: "
+                       + str(len(body)).encode() + b"\r\n\r\n" + body)
+                t0 = time.perf_counter()
+                writer.write(req)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                payload = await reader.readexactly(length)
+                self.lat.append(time.perf_counter() - t0)
+                if not head.startswith(b"HTTP/1.1 200") or not payload.startswith(b"["):
+                    self.errors.append(head.split(b"\r\n")[0].decode() + " " + payload[:200].decode())
+        writer.close()
+
+
+async def load(port: int, senders: int, duration: float) -> tuple[list, list, float]:
+    latencies: list = []
+    errors: list = []
+    loop = asyncio.get_running_loop()
+    start = time.perf_counter()
+    stop_at = loop.time() + duration
+    await asyncio.gather(*(Sender(port, i, latencies, errors).run(stop_at) for i in range(senders)))
+    return latencies, errors, time.perf_counter() - start
+
+
+def pct(values: list, q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))] * 1000 if s else float("nan")
+
+
+def run_config(bot: str, store_kind: str, workers: int, senders_list: list, duration: float,
+               tmp: str, redis_url: str | None) -> list:
+    port = free_port()
+    if store_kind == "sqlite":
+        db = os.path.join(tmp, f"bench-{workers}-{port}.db")
+        store = f"sqlite:///{db}"
+    else:
+        store = f"{redis_url}?key_prefix=bench{port}"
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.Popen([PYTHON, "-m", "formc", "serve", bot, "--host", "127.0.0.1", "--port",
+                             str(port), "--store", store, "--workers", str(workers)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    rows = []
+    try:
+        wait_http(f"http://127.0.0.1:{port}/version", proc)
+        time.sleep(0.5 if workers == 1 else 2.0)   # let every worker come up
+        try:
+            import uvloop
+            runner = uvloop.run
+        except ImportError:
+            runner = asyncio.run
+        runner(load(port, 4, 1.0))                     # warm-up
+        for senders in senders_list:
+            rss_max = [0.0]
+            done = threading.Event()
+
+            def sample():
+                while not done.is_set():
+                    rss_max[0] = max(rss_max[0], tree_rss_mib(proc.pid))
+                    done.wait(0.25)
+            t = threading.Thread(target=sample, daemon=True)
+            t.start()
+            lat, errors, elapsed = runner(load(port, senders, duration))
+            done.set()
+            t.join()
+            row = {"store": store_kind, "workers": workers, "senders": senders,
+                   "messages": len(lat), "msgs_per_s": round(len(lat) / elapsed, 1),
+                   "p50_ms": round(pct(lat, 0.50), 2), "p99_ms": round(pct(lat, 0.99), 2),
+                   "max_ms": round(max(lat) * 1000, 2) if lat else None,
+                   "errors": len(errors), "server_rss_mib": round(rss_max[0], 1)}
+            if errors:
+                row["first_error"] = errors[0]
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("bot", help=".fsm file or bot directory")
+    ap.add_argument("--stores", default="sqlite,redis")
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--senders", default="8,64,256")
+    ap.add_argument("--duration", type=float, default=10.0)
+    a = ap.parse_args()
+    stores = a.stores.split(",")
+    redis_proc, redis_url = None, None
+    tmp = tempfile.mkdtemp(prefix="formc-bench-")
+    if "redis" in stores:
+        exe = shutil.which("redis-server")
+        if not exe:
+            print("redis-server not on PATH: skipping the Redis store", file=sys.stderr)
+            stores.remove("redis")
+        else:
+            rport = free_port()
+            redis_proc = subprocess.Popen([exe, "--port", str(rport), "--bind", "127.0.0.1",
+                                           "--save", "", "--appendonly", "no", "--dir", tmp],
+                                          stdout=subprocess.DEVNULL)
+            redis_url = f"redis://127.0.0.1:{rport}/0"
+            time.sleep(0.3)
+    rows = []
+    try:
+        for store in stores:
+            for workers in [int(w) for w in a.workers.split(",")]:
+                rows += run_config(a.bot, store, workers, [int(s) for s in a.senders.split(",")],
+                                   a.duration, tmp, redis_url)
+    finally:
+        if redis_proc:
+            redis_proc.terminate()
+            redis_proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("\n| store | workers | senders | msgs/s | p50 ms | p99 ms | errors | server RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['store']} | {r['workers']} | {r['senders']} | {r['msgs_per_s']:,} | "
+              f"{r['p50_ms']} | {r['p99_ms']} | {r['errors']} | {r['server_rss_mib']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

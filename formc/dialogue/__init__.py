@@ -1,0 +1,1 @@
+"""Dialogue compilation: rules and forms -> an explicit, serialisable DialogueMachine."""

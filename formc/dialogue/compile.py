@@ -1,0 +1,136 @@
+"""Project rules/stories/forms -> (DialogueMachine, [Diagnostic]); rule problems are F4xx."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from .. import model
+from ..errors import Reporter, Span
+from .control import build_control
+from .expand import applied, rule_keys, states_and_actions, story_events, unhappy_key
+from .machine import DialogueMachine
+from .memo import memo_keys
+from .rules import DO_NOT_PREDICT_LOOP_ACTION, LOOP_WAS_INTERRUPTED, RuleKey
+from .state import SNIPPET, SNS, used_entities, key_json_length
+
+TWO_STAGE = "action_two_stage_fallback"
+
+
+def _span(span: Optional[Span]) -> str:
+    return str(span) if span else ""
+
+
+def known_actions(domain: model.Domain) -> set:
+    return (set(model.DEFAULT_ACTIONS) | {a.name for a in domain.actions}
+            | {r.name for r in domain.responses} | {f.name for f in domain.forms} | {SNIPPET}
+            | {f"utter_{i.name}" for i in domain.intents if i.is_retrieval})
+
+
+def _check_story(story: model.Story, domain: model.Domain, policies: model.PolicyConfig,
+                 rep: Reporter) -> None:
+    """Unknown names in a rule/story (F401-F404) and restrict_rules (F405)."""
+    actions = known_actions(domain)
+    intents = set(domain.intent_names()) | set(model.DEFAULT_INTENTS)
+    slots = {s.name for s in domain.slots} | set(model.BUILTIN_SLOTS)
+    loops = {f.name for f in domain.forms} | {TWO_STAGE} | {a.name for a in domain.actions}
+    kind = story.kind
+    user_turns = 0
+
+    def visit(step) -> None:
+        nonlocal user_turns
+        if isinstance(step, model.OrStep):
+            for alt in step.alternatives:
+                visit(alt)
+            return
+        if isinstance(step, model.UserStep):
+            user_turns += 1
+            base = (step.intent or "").split("/")[0]
+            if step.intent and base not in intents:
+                rep.error("F402", f"{kind} '{story.name}' uses intent '{step.intent}', which is not "
+                          "declared in the domain", step.span, "add it under `intents:` in domain.yml")
+        elif isinstance(step, model.ActionStep):
+            if step.name not in actions:
+                rep.error("F401", f"{kind} '{story.name}' runs action '{step.name}', which is not a "
+                          "response, form, custom or default action", step.span,
+                          "add a response `utter_...`, list it under `actions:`, or fix the name")
+        elif isinstance(step, model.SlotStep):
+            for name, _value in step.slots:
+                if name not in slots:
+                    rep.error("F403", f"{kind} '{story.name}' sets slot '{name}', which is not "
+                              "declared in the domain", step.span, "declare it under `slots:`")
+        elif isinstance(step, model.LoopStep):
+            if step.name and step.name not in loops:
+                rep.error("F404", f"{kind} '{story.name}' names active_loop '{step.name}', which is "
+                          "not a form", step.span, "declare it under `forms:`")
+
+    for step in tuple(story.condition) + tuple(story.steps):
+        visit(step)
+    if kind == "rule" and policies.restrict_rules and user_turns > 1:
+        rep.error("F405", f"rule '{story.name}' has {user_turns} user turns; rules may contain at "
+                  "most one (restrict_rules)", story.span,
+                  "split it into several rules or write it as a story")
+
+
+def compile_dialogue(project: model.Project):
+    """Compile the project's rules (and stories, for loop unhappy paths) into a DialogueMachine."""
+    rep = Reporter()
+    domain = project.domain
+    used = used_entities(domain)
+    loops = {f.name for f in domain.forms} | {TWO_STAGE}
+    for story in project.stories:
+        _check_story(story, domain, project.config.policies, rep)
+
+    learned: dict[tuple, tuple[str, str, str]] = {}     # key states -> (action, rule, span)
+    order: list[tuple] = []
+    per_rule: list[tuple[model.Story, list]] = []
+    unhappy: dict[tuple, str] = {}
+    for story in sorted(project.stories, key=lambda s: (s.kind != "rule",)):
+        for events in story_events(story, domain):
+            pairs = states_and_actions(applied(events, loops), domain, used)
+            if story.kind == "rule":
+                keys = rule_keys(pairs)
+                per_rule.append((story, keys))
+                for states, action in keys:
+                    span = _span(action.span)
+                    if states in learned:
+                        other = learned[states]
+                        if other[0] != action.name:
+                            rep.error("F406", f"rule '{story.name}' predicts '{action.name}' where "
+                                      f"rule '{other[1]}' ({other[2]}) predicts '{other[0]}' in "
+                                      "the same situation", action.span,
+                                      "make the rules differ (conditions, intents) or remove one")
+                        continue
+                    learned[states] = (action.name, story.name, span)
+                    order.append(states)
+            _learn_unhappy(pairs, unhappy)
+
+    rule_table = tuple(RuleKey(k, learned[k][0], learned[k][1], learned[k][2], key_json_length(k))
+                       for k in order)
+    unhappy_table = tuple(RuleKey(k, v, "", "", key_json_length(k)) for k, v in unhappy.items())
+    policies = project.config.policies
+    memo = memo_keys(project, loops, used, policies.max_history) if policies.has_memoization else ()
+    window = max([len(k.states) for k in rule_table + unhappy_table + memo] + [2])
+    states, transitions = build_control(domain, per_rule)
+    extra = {"memo_max_history": policies.max_history} if memo else {}
+    machine = DialogueMachine(states=states, transitions=transitions, rule_keys=rule_table,
+                              unhappy_keys=unhappy_table, loops=tuple(sorted(loops)), window=window,
+                              memo_keys=memo, extra=extra)
+    return machine, rep.diagnostics
+
+
+def _learn_unhappy(pairs: list, table: dict) -> None:
+    """RulePolicy's loop-unhappy-path conditions from every rule and story (§6.7)."""
+    states_so_far = []
+    for state, action in pairs:
+        states_so_far.append(state)
+        loop = state.active_loop
+        if not loop or loop == SNS:
+            continue
+        key = unhappy_key(states_so_far)
+        key = tuple(s for s in key if s.prev_action != SNIPPET) if key[-1].prev_action != SNIPPET else ()
+        if not key:
+            continue
+        if state.prev_action == "action_listen" and action.name == loop:
+            table[key] = LOOP_WAS_INTERRUPTED
+        elif state.prev_action != "action_listen" and action.name != loop:
+            table[key] = DO_NOT_PREDICT_LOOP_ACTION

@@ -1,0 +1,209 @@
+"""`formc graph`: a compiled machine -> Graphviz DOT text (deterministic); svg/png through `dot`.
+
+Forms are clusters, control states are nodes. Transitions between two states are labelled edges
+(trigger, [guard], / actions). A rule that leaves the conversation where it was (most rules:
+listening -> listening) is drawn as a small step box on a round trip, so a bot with dozens of
+rules stays readable instead of growing a fan of self-loops. With coverage, never-taken
+transitions are grey and dashed, and taken ones show their count.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from typing import Optional
+
+from .graph_view import (View, ViewEdge, build_view, dom_id, edge_label, filter_view, find_state)
+
+FORMATS = ("dot", "svg", "png")
+FORM_FILL = "#eef4ff"
+FALLBACK_FILL = "#fff4e5"
+UNCOVERED = "#a0a8b4"
+
+
+def quote(text: str) -> str:
+    """A DOT double-quoted string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _attrs(**attrs) -> str:
+    parts = [f"{k}={quote(str(v))}" for k, v in attrs.items() if v is not None and v != ""]
+    return "[" + ", ".join(parts) + "]"
+
+
+def coverage_counts(data: dict) -> dict[str, int]:
+    """Coverage JSON -> {transition id: times taken}. Accepts {"transitions": {id: n}} (formc's
+    shape), a list of taken ids, or the same under a "coverage" key."""
+    if isinstance(data, dict) and "coverage" in data and "transitions" not in data:
+        data = data["coverage"]
+    table = data.get("transitions", {}) if isinstance(data, dict) else {}
+    if isinstance(table, list):
+        counts: dict[str, int] = {}
+        for item in table:
+            tid = item.get("id") if isinstance(item, dict) else item
+            n = item.get("count", 1) if isinstance(item, dict) else 1
+            if isinstance(tid, str):
+                counts[tid] = counts.get(tid, 0) + int(n or 0)
+        return counts
+    return {str(k): int(v or 0) for k, v in table.items()} if isinstance(table, dict) else {}
+
+
+def _edge_count(edge: ViewEdge, counts: Optional[dict]) -> Optional[int]:
+    if counts is None:
+        return None
+    return max((counts.get(t, 0) for t in edge.transition_ids), default=0)
+
+
+def _is_step_box(edge: ViewEdge) -> bool:
+    """Round trips become step boxes, except a form's "nothing extracted" loop (one per state)."""
+    return edge.source == edge.target and not (edge.kind == "form" and not edge.actions)
+
+
+def to_dot(view: View, coverage: Optional[dict] = None) -> str:
+    """The view as DOT text; same view -> byte-identical text."""
+    out = [f"digraph {quote(view.name or 'formc')} {{",
+           "  " + "graph " + _attrs(rankdir="LR", fontname="Helvetica", fontsize="12",
+                                   nodesep="0.2", ranksep="0.45", labelloc="t",
+                                   label=f"{view.name} (formc)" if view.name else "formc"),
+           "  node [fontname=\"Helvetica\", fontsize=\"10\"];",
+           "  edge [fontname=\"Helvetica\", fontsize=\"9\"];"]
+    clusters: dict[str, list[str]] = {}
+    top: list[str] = []
+    form_of = {s.id: s.form for s in view.states}
+    for state in view.states:
+        line = "  " + quote(state.id) + " " + _state_attrs(state, view)
+        if state.kind == "form":
+            clusters.setdefault(f"form {state.form}", []).append(line)
+        elif state.kind == "fallback":
+            clusters.setdefault("fallback", []).append(line)
+        else:
+            top.append(line)
+    edges: list[str] = []
+    for edge in view.edges:
+        count = _edge_count(edge, coverage)
+        style = _coverage_style(count)
+        label = edge_label(edge) + (f"\n({count}x)" if count else "")
+        if _is_step_box(edge):
+            box = "step:" + edge.id
+            line = "  " + quote(box) + " " + _attrs(
+                id="t_" + dom_id(edge.id), shape="box", style="rounded" + style.get("dash", ""),
+                label=label, color=style.get("color"), fontcolor=style.get("color"),
+                tooltip=edge.why, fontsize="9")
+            cluster = form_of.get(edge.source)
+            if cluster:
+                clusters.setdefault(f"form {cluster}", []).append(line)
+            else:
+                top.append(line)
+            edges.append(f"  {quote(edge.source)} -> {quote(box)} "
+                         + _attrs(arrowhead="none", color=style.get("color") or "#7b8794",
+                                  style=style.get("dash", "").lstrip(",")))
+            edges.append(f"  {quote(box)} -> {quote(edge.target)} "
+                         + _attrs(color=style.get("color") or "#7b8794",
+                                  style=style.get("dash", "").lstrip(",")))
+        else:
+            edges.append(f"  {quote(edge.source)} -> {quote(edge.target)} " + _attrs(
+                id="t_" + dom_id(edge.id), label=label, tooltip=edge.why,
+                color=style.get("color"), fontcolor=style.get("color"),
+                style=style.get("dash", "").lstrip(",")))
+    out.extend(top)
+    for name in clusters:
+        fill = FALLBACK_FILL if name == "fallback" else FORM_FILL
+        out.append(f"  subgraph {quote('cluster_' + dom_id(name))} {{")
+        out.append("    graph " + _attrs(label=name, style="rounded,filled", fillcolor=fill,
+                                          color="#9fb3c8"))
+        out.extend("  " + line for line in clusters[name])
+        out.append("  }")
+    out.extend(edges)
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _state_attrs(state, view: View) -> str:
+    shape = "doublecircle" if state.id == view.initial else (
+        "ellipse" if state.kind == "form" else "octagon" if state.kind == "fallback" else "circle")
+    return _attrs(id="state_" + dom_id(state.id), label=state.label, shape=shape,
+                  style="filled", fillcolor="#ffffff", tooltip=state.id)
+
+
+def _coverage_style(count: Optional[int]) -> dict:
+    if count is None or count > 0:
+        return {}
+    return {"color": UNCOVERED, "dash": ",dashed"}
+
+
+# ------------------------------------------------------------------------------ rendering
+
+def dot_available() -> Optional[str]:
+    return shutil.which("dot")
+
+
+def render(dot_text: str, fmt: str) -> bytes:
+    """DOT -> svg/png bytes with Graphviz; raises RuntimeError when dot is missing or fails."""
+    exe = dot_available()
+    if exe is None:
+        raise RuntimeError("Graphviz 'dot' is not installed, so svg/png cannot be drawn; install "
+                           "it (Debian: apt-get install graphviz) or write a .dot file instead")
+    proc = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode("utf-8"),
+                          capture_output=True, timeout=120)
+    if proc.returncode != 0:
+        raise RuntimeError("dot failed: " + proc.stderr.decode("utf-8", "replace").strip())
+    return proc.stdout
+
+
+def graph_dot(machine, form: Optional[str] = None, state: Optional[str] = None,
+              coverage: Optional[dict] = None) -> str:
+    """A machine -> DOT text, optionally narrowed to one form or one state's neighbourhood."""
+    view = build_view(machine)
+    if form and not any(s.form == form for s in view.states):
+        forms = sorted({s.form for s in view.states if s.form})
+        raise ValueError(f"no form '{form}' in the machine" +
+                         (f"; forms: {', '.join(forms)}" if forms else " (it has no forms)"))
+    if state:
+        found = find_state(view, state)
+        if found is None:
+            raise ValueError(f"no state '{state}' in the machine; states: "
+                             + ", ".join(s.id for s in view.states))
+        state = found
+    return to_dot(filter_view(view, form, state), coverage)
+
+
+def run_graph(args) -> int:
+    """`formc graph MACHINE -o FILE.{dot,svg,png}`: returns the exit code."""
+    from .cli import _load
+
+    output = args.output
+    fmt = os.path.splitext(output)[1].lstrip(".").lower()
+    if fmt not in FORMATS:
+        print(f"formc graph: cannot tell the format of '{output}'; use a .dot, .svg or .png file",
+              file=sys.stderr)
+        return 2
+    if fmt != "dot" and dot_available() is None:
+        print(f"formc graph: Graphviz 'dot' is not installed, so {output} cannot be drawn; install "
+              "it (Debian: apt-get install graphviz) or write a .dot file instead", file=sys.stderr)
+        return 1
+    coverage = None
+    if getattr(args, "coverage", None):
+        try:
+            with open(args.coverage, encoding="utf-8") as handle:
+                coverage = coverage_counts(json.load(handle))
+        except (OSError, ValueError) as exc:
+            print(f"formc graph: cannot read coverage file {args.coverage}: {exc}", file=sys.stderr)
+            return 1
+    machine = _load(args.machine)
+    try:
+        text = graph_dot(machine, getattr(args, "form", None), getattr(args, "state", None), coverage)
+    except ValueError as exc:
+        print(f"formc graph: {exc}", file=sys.stderr)
+        return 1
+    try:
+        data = text.encode("utf-8") if fmt == "dot" else render(text, fmt)
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        print(f"formc graph: {exc}", file=sys.stderr)
+        return 1
+    with open(output, "wb") as handle:
+        handle.write(data)
+    print(f"wrote {output} ({len(data):,} bytes)")
+    return 0

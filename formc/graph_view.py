@@ -1,0 +1,222 @@
+"""A compiled machine -> a drawable view: states (grouped by form) and edges that merge each rule's
+chain of transitions into one labelled step. Shared by `formc graph`, the chat page and inspect.
+
+The dialogue compiler emits one Transition per predicted action (a rule `greet -> utter_a ->
+utter_b` gives two, chained through `prev_action`). For people one edge per rule reads better:
+transitions with the same `why`, source and target are merged in their compiled order; the edge
+keeps every transition id so coverage and the chat page can still find it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Optional
+
+LISTENING = "listening"
+
+
+@dataclass(frozen=True)
+class ViewState:
+    id: str
+    label: str
+    kind: str                      # listening | form | fallback | other
+    form: str = ""
+    slot: str = ""
+    match: tuple = ()              # ((tracker key, value), ...): how the chat page recognises it
+
+
+@dataclass(frozen=True)
+class ViewEdge:
+    id: str                        # the first transition's id
+    source: str
+    target: str
+    kind: str                      # rule | form | fallback | other
+    trigger: str                   # what the user does (intent, entities) or "" for bot steps
+    guard: str                     # conditions (slots, loop, conversation start, ...)
+    actions: tuple[str, ...]
+    why: str
+    transition_ids: tuple[str, ...]
+    spans: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    states: tuple[ViewState, ...]
+    edges: tuple[ViewEdge, ...]
+    initial: str = LISTENING
+
+
+def dom_id(text: str) -> str:
+    """A string safe as an SVG/HTML id (the chat page applies the same rule)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", text)
+
+
+# ------------------------------------------------------------------------------ building
+
+def build_view(machine: Any) -> View:
+    dialogue = machine.dialogue
+    domain = machine.domain
+    states = tuple(_view_state(s) for s in getattr(dialogue, "states", ()))
+    groups: dict[tuple, list] = {}
+    order: list[tuple] = []
+    for t in getattr(dialogue, "transitions", ()):
+        kind = _kind(t)
+        key = (t.why, t.source, t.target) if kind == "rule" else (t.id,)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(t)
+    edges = tuple(_edge(groups[key], domain) for key in order)
+    return View(name=getattr(machine, "name", ""), states=states, edges=edges)
+
+
+def _view_state(state: Any) -> ViewState:
+    kind = state.kind if state.kind in ("listening", "form", "fallback") else "other"
+    if kind == "form":
+        label = f"ask {state.slot}"
+        match = (("active_loop", state.form), ("requested_slot", state.slot))
+    elif state.id == LISTENING:
+        label = "listening"
+        match = (("active_loop", None),)
+    elif state.id == "fallback:affirm":
+        label = "fallback: did you mean ...?"
+        match = (("active_loop", "action_two_stage_fallback"),
+                 ("prev_action", "action_default_ask_affirmation"))
+    elif state.id == "fallback:rephrase":
+        label = "fallback: please rephrase"
+        match = (("active_loop", "action_two_stage_fallback"),
+                 ("prev_action", "action_default_ask_rephrase"))
+    else:
+        label = state.id
+        match = ()
+    return ViewState(state.id, label, kind, state.form, state.slot, match)
+
+
+def _kind(t: Any) -> str:
+    prefix = t.id.split(":", 1)[0]
+    return prefix if prefix in ("rule", "form", "fallback") else "other"
+
+
+def _edge(chain: list, domain: Any) -> ViewEdge:
+    first = chain[0]
+    # A chain's trigger is its user step; the transitions before it (e.g. the action_listen of
+    # a conversation_start rule) only add conditions.
+    lead = next((t for t in chain if (t.guard or {}).get("intent")), first)
+    guard = dict(lead.guard or {})
+    if any((t.guard or {}).get("conversation_start") for t in chain):
+        guard["conversation_start"] = True
+    actions: list[str] = []
+    for t in chain:
+        actions.extend(a for a in t.actions if a != "action_listen")
+    trigger, conditions = describe_guard(guard, domain)
+    return ViewEdge(id=first.id, source=first.source, target=first.target, kind=_kind(first),
+                    trigger=trigger, guard=conditions, actions=tuple(actions), why=first.why,
+                    transition_ids=tuple(t.id for t in chain),
+                    spans=tuple(sorted({t.span for t in chain if t.span})))
+
+
+# ------------------------------------------------------------------------------ guards
+
+def describe_guard(guard: dict, domain: Any = None) -> tuple[str, str]:
+    """(trigger, conditions) in words: 'greet [cuisine]', 'in restaurant_form, cuisine set'."""
+    trigger_parts = []
+    if guard.get("intent"):
+        trigger_parts.append(str(guard["intent"]))
+    if guard.get("entities"):
+        trigger_parts.append("[" + ", ".join(map(str, guard["entities"])) + "]")
+    conds = []
+    if guard.get("conversation_start"):
+        conds.append("conversation start")
+    prev = guard.get("prev_action")
+    if prev and prev != "action_listen" and not guard.get("intent"):
+        conds.append(f"after {prev}")
+    if "active_loop" in guard and "requested_slot" not in guard:
+        loop = guard["active_loop"]
+        conds.append(f"in {loop}" if loop else "no active form")
+    if guard.get("requested_slot"):
+        conds.append(f"asking {guard['requested_slot']}")
+    if "slot_filled" in guard:
+        conds.append(f"{guard['slot_filled']} filled" if guard["slot_filled"] else "nothing extracted")
+    if guard.get("all_slots_filled"):
+        conds.append("all slots filled")
+    if guard.get("action"):
+        conds.append(f"{guard['action']} predicted")
+    for name, value in sorted((guard.get("slots") or {}).items()):
+        conds.append(describe_slot(name, value, domain))
+    for key in sorted(set(guard) - _KNOWN_GUARD_KEYS):
+        conds.append(f"{key}={guard[key]}")
+    return " ".join(trigger_parts), ", ".join(conds)
+
+
+_KNOWN_GUARD_KEYS = {"intent", "entities", "conversation_start", "prev_action", "active_loop",
+                     "requested_slot", "slot_filled", "all_slots_filled", "action", "slots"}
+
+
+def describe_slot(name: str, feature: Any, domain: Any = None) -> str:
+    """A featurized slot condition in words (None = must not be set)."""
+    if feature is None:
+        return f"{name} not set"
+    slot = domain.slot(name) if domain is not None and hasattr(domain, "slot") else None
+    values = list(feature) if isinstance(feature, (list, tuple)) else [feature]
+    kind = slot.type if slot else ""
+    if kind == "bool" and len(values) == 2:
+        return f"{name}={'true' if values[1] else 'false'}"
+    if kind == "categorical" and slot is not None:
+        options = [str(v).lower() for v in slot.values]
+        if "__other__" not in options:
+            options.append("__other__")
+        if 1.0 in values and len(values) == len(options):
+            return f"{name}={options[values.index(1.0)]}"
+    if kind == "float" and len(values) == 2:
+        return f"{name}~{values[1]:g}"
+    return f"{name} set"
+
+
+def edge_label(edge: ViewEdge, max_actions: int = 6) -> str:
+    lines = []
+    if edge.trigger:
+        lines.append(edge.trigger)
+    if edge.guard:
+        lines.append(f"[{edge.guard}]")
+    if edge.actions:
+        shown = list(edge.actions[:max_actions])
+        if len(edge.actions) > max_actions:
+            shown.append(f"+{len(edge.actions) - max_actions} more")
+        lines.append("/ " + ", ".join(shown))
+    if not lines:
+        lines.append(edge.why)
+    return "\n".join(lines)
+
+
+def states_by_id(view: View) -> dict[str, ViewState]:
+    return {s.id: s for s in view.states}
+
+
+def filter_view(view: View, form: Optional[str] = None, state: Optional[str] = None) -> View:
+    """Only one form (its states, listening, and the edges touching them), and/or only one
+    state and its neighbours."""
+    states, edges = list(view.states), list(view.edges)
+    if form:
+        keep = {s.id for s in states if s.form == form}
+        edges = [e for e in edges if e.source in keep or e.target in keep
+                 or form in e.actions or f" {form}" in f" {e.guard}"]
+        keep |= {e.source for e in edges} | {e.target for e in edges}
+        states = [s for s in states if s.id in keep]
+    if state:
+        edges = [e for e in edges if state in (e.source, e.target)]
+        keep = {state} | {e.source for e in edges} | {e.target for e in edges}
+        states = [s for s in states if s.id in keep]
+    initial = view.initial if any(s.id == view.initial for s in states) else (
+        states[0].id if states else "")
+    return View(view.name, tuple(states), tuple(edges), initial)
+
+
+def find_state(view: View, name: str) -> Optional[str]:
+    """A state by id, or by a unique suffix/label ('ask cuisine', 'cuisine')."""
+    ids = [s.id for s in view.states]
+    if name in ids:
+        return name
+    hits = [s.id for s in view.states if s.id.endswith(":" + name) or s.label == name]
+    return hits[0] if len(hits) == 1 else None

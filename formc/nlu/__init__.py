@@ -1,0 +1,1 @@
+"""NLU: training-data readers, compile (tables + trained scorer) and the runtime parser."""

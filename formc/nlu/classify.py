@@ -1,0 +1,156 @@
+"""Compiled NLU dict + message text -> Rasa `/model/parse` dict (pure; never raises on any str).
+
+Order as in a Rasa pipeline: intent scorer (ranking cut to `ranking_length`), regex/lookup
+entities, EntitySynonymMapper, FallbackClassifier (§4.5: strict `<`, `nlu_fallback` inserted at
+ranking[0]), response selector (§4.6), and last the `/intent{...}@conf` handler (§3.7), which
+replaces the whole result when the intent is known to the domain.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from typing import Any, Optional
+
+from .entities import Extractor, apply_synonyms
+from .scorers import KeywordScorer, load_scorer
+
+_INTENT_MESSAGE = re.compile(
+    r"^/(?P<intent>[^{@]+)(?P<conf>@[0-9.]+)?(?P<entities>\{.+\})?(?P<rest>.*)$", re.S)
+
+
+class Nlu:
+    def __init__(self, d: dict):
+        self.d = d
+        self.intents = set(d.get("intents", []))
+        self.entity_types = set(d.get("entities", []))
+        self.scorer = load_scorer(d.get("scorer"))
+        self.extractor = Extractor(d.get("extractor") or {})
+        self.synonyms: dict[str, str] = dict(d.get("synonyms") or {})
+        self.nfkc = (d.get("extractor") or {}).get("normalize", "nfkc") == "nfkc"
+        self.fallback = d.get("fallback")
+        self.ranking_length = int(d.get("ranking_length", 10))
+        rs = d.get("response_selector")
+        self.retrieval_intents = list(rs["retrieval_intents"]) if rs else []
+        self.selectors = {}
+        if rs:
+            for key, sel in rs["selectors"].items():
+                self.selectors[key] = (load_scorer(sel["model"]), sel["responses"])
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Nlu":
+        return cls(d)
+
+    # ------------------------------------------------------------------------------ parse
+    def parse(self, text: str) -> dict:
+        text = text.strip() if isinstance(text, str) else ""
+        result: dict[str, Any] = {"text": text, "intent": {"name": None, "confidence": 0.0},
+                                  "entities": []}
+        if not text:
+            return result
+        ranking = self._rank(text, result)
+        entities = self.extractor.extract(text)
+        apply_synonyms(entities, self.synonyms, self.nfkc)
+        result["entities"] = entities
+        self._fallback(result, ranking)
+        if self.selectors:
+            self._select_response(text, result)
+        intent_message = self._intent_message(text)
+        return intent_message if intent_message is not None else result
+
+    def _rank(self, text: str, result: dict) -> Optional[list]:
+        scorer = self.scorer
+        if scorer is None:
+            return None
+        if isinstance(scorer, KeywordScorer):
+            name = scorer.match(text)
+            if name is not None:
+                result["intent"] = {"name": name, "confidence": 1.0}
+            return None
+        probs = scorer.scores(text)
+        order = sorted(range(len(scorer.classes)), key=lambda i: -probs[i])
+        ranking = [{"name": scorer.classes[i], "confidence": float(probs[i])} for i in order]
+        result["intent"] = dict(ranking[0])
+        if self.ranking_length > 0:
+            ranking = ranking[: self.ranking_length]
+        result["intent_ranking"] = ranking
+        return ranking
+
+    def _fallback(self, result: dict, ranking: Optional[list]) -> None:
+        if not self.fallback:
+            return
+        threshold = self.fallback["threshold"]
+        conf = result["intent"].get("confidence")
+        conf = 0.0 if conf is None else conf
+        low = conf < threshold
+        ambiguous = False
+        if not low and ranking and len(ranking) >= 2:
+            first = ranking[0].get("confidence", 1.0)
+            second = ranking[1].get("confidence", 1.0)
+            ambiguous = first - second < self.fallback["ambiguity_threshold"]
+        if low or ambiguous:
+            fb = {"name": "nlu_fallback", "confidence": threshold}
+            result["intent"] = fb
+            if ranking is not None:
+                result["intent_ranking"] = [dict(fb), *ranking]
+
+    def _select_response(self, text: str, result: dict) -> None:
+        out: dict[str, Any] = {"all_retrieval_intents": list(self.retrieval_intents)}
+        for key, (scorer, responses) in sorted(self.selectors.items()):
+            if scorer is None or isinstance(scorer, KeywordScorer):
+                continue
+            probs = scorer.scores(text)
+            order = sorted(range(len(scorer.classes)), key=lambda i: -probs[i])[:10]
+            best = scorer.classes[order[0]]
+            out[key] = {
+                "response": {"responses": responses.get(best, []),
+                             "confidence": float(probs[order[0]]),
+                             "intent_response_key": best, "utter_action": f"utter_{best}"},
+                "ranking": [{"id": _label_id(scorer.classes[i]), "confidence": float(probs[i]),
+                             "intent_response_key": scorer.classes[i]} for i in order],
+            }
+        result["response_selector"] = out
+        name = result["intent"].get("name")
+        if name in self.retrieval_intents and name in out:
+            result["intent"]["full_retrieval_intent_name"] = \
+                out[name]["response"]["intent_response_key"]
+
+    # --------------------------------------------------------------------- /intent syntax
+    def _intent_message(self, text: str) -> Optional[dict]:
+        if not text.startswith("/"):
+            return None
+        m = _INTENT_MESSAGE.match(text)
+        if m is None:
+            return None
+        intent = m.group("intent").strip()
+        if intent not in self.intents:
+            return None                       # unknown intent: keep the pipeline's result
+        confidence = 1.0
+        if m.group("conf"):
+            try:
+                confidence = min(1.0, float(m.group("conf")[1:]))
+            except ValueError:
+                confidence = 0.0
+        entities = []
+        if m.group("entities"):
+            start, end = m.span("entities")
+            try:
+                parsed = json.loads(m.group("entities"))
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                for etype, value in parsed.items():
+                    if etype not in self.entity_types:
+                        continue
+                    for v in value if isinstance(value, list) else [value]:
+                        entities.append({"entity": etype, "start": start, "end": end,
+                                         "value": v, "extractor": "RegexMessageHandler"})
+        intent_dict = {"name": intent, "confidence": confidence}
+        return {"text": text, "intent": intent_dict, "intent_ranking": [dict(intent_dict)],
+                "entities": entities}
+
+
+def _label_id(key: str) -> int:
+    """Opaque but stable integer id for a response key (Rasa's ids are opaque too)."""
+    return zlib.crc32(key.encode("utf-8")) - (1 << 31)

@@ -1,0 +1,178 @@
+"""NluData + NluConfig + Domain -> (JSON-able NLU model dict, diagnostics).
+
+The dict holds everything `classify.Nlu` needs: domain intents/entities (for `/intent`
+messages), the intent scorer, the entity extractor tables, the synonym map, fallback thresholds
+and the response-selector model. Output is deterministic: lists in data order, maps sorted when
+dumped, arrays as base64 float32/int32, the rest rounded.
+
+Scorer choice (`NluConfig.intent_scorer`, None = from the pipeline):
+* KeywordIntentClassifier in the pipeline -> "keyword" (§4.4 semantics);
+* anything else (LogisticRegressionClassifier, DIETClassifier, empty pipeline, ...) -> "logreg",
+  an emulation of Rasa's light pipeline (char_wb 1-4 counts + regex features + sklearn-style
+  L2 logistic regression stopped after 100 L-BFGS-B iterations);
+* "logreg" falls back to "tfidf" (training-free) when nnz(features) x intents exceeds
+  `logreg_max_cost` (keeps compile < 1 s for 1,000-intent bots); an F313 info says so.
+
+Entity extraction defaults to Rasa's RegexEntityExtractor semantics (list-order alternation,
+overlaps kept); `entity_match="longest"` selects deterministic longest-match resolution.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from ..errors import Diagnostic, ERROR, INFO, WARNING
+from ..model import DEFAULT_INTENTS, Domain, NluConfig, NluData
+from . import scorers
+from .entities import compile_extractor
+from .featurize import Featurizer, build_vocabulary
+
+FORMAT = "formc-nlu"
+VERSION = 1
+CJK_LANGUAGES = ("zh", "ja", "ko", "th")
+
+
+def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict, list[Diagnostic]]:
+    diags: list[Diagnostic] = []
+    examples = [ex for ex in data.examples if ex.text and ex.intent]
+    texts = [ex.text for ex in examples]
+    base = [ex.intent.split("/", 1)[0] for ex in examples]
+    entity_names = {e.entity for ex in data.examples for e in ex.entities}
+
+    regexes = []
+    for r in data.regexes:
+        try:
+            re.compile(r.pattern)
+            regexes.append((r.name, r.pattern))
+        except (re.error, RecursionError, OverflowError, ValueError) as exc:
+            diags.append(Diagnostic(ERROR, "F302", f"regex '{r.name}' does not compile: {exc}",
+                                    r.span, "regexes use Python `re` syntax"))
+    lookups = [(l.name, list(l.elements)) for l in data.lookups]
+
+    language = (config.language or "en").split("_")[0].split("-")[0].lower()
+    boundaries = (config.use_word_boundaries if config.use_word_boundaries is not None
+                  else language not in CJK_LANGUAGES)
+    extractor = compile_extractor(
+        regexes, lookups, entity_names, case_sensitive=config.regex_case_sensitive,
+        use_regexes=config.use_regexes, use_lookup_tables=config.use_lookup_tables,
+        word_boundaries=boundaries, cjk_boundaries=config.cjk_word_boundaries,
+        normalize=config.normalize, match=config.entity_match)
+    synonyms = build_synonyms(data, diags) if config.synonyms_enabled else {}
+
+    kind = choose_scorer(config)
+    scorer = None
+    if texts:
+        scorer, kind = _train(kind, texts, base, regexes, lookups, config, boundaries, diags)
+
+    retrieval = _response_selector(examples, data, domain, config, regexes, lookups, boundaries,
+                                   diags)
+    intents = list(dict.fromkeys([*domain.intent_names(), *DEFAULT_INTENTS]))
+    model = {
+        "format": FORMAT, "version": VERSION, "language": language,
+        "intents": intents, "entities": [e.name for e in domain.entities],
+        "scorer": scorer,
+        "fallback": (None if config.fallback_threshold is None else
+                     {"threshold": float(config.fallback_threshold),
+                      "ambiguity_threshold": float(config.ambiguity_threshold)}),
+        "ranking_length": int(config.ranking_length),
+        "extractor": extractor, "synonyms": dict(sorted(synonyms.items())),
+        "response_selector": retrieval,
+    }
+    return model, diags
+
+
+def choose_scorer(config: NluConfig) -> str:
+    if config.intent_scorer:
+        return config.intent_scorer
+    names = {p.rsplit(".", 1)[-1] for p in config.pipeline}
+    if config.intent_classifier == "keyword" or "KeywordIntentClassifier" in names:
+        return "keyword"
+    return "logreg"
+
+
+def _train(kind: str, texts, labels, regexes, lookups, config: NluConfig, boundaries: bool,
+           diags: list[Diagnostic]) -> tuple[dict, str]:
+    if kind == "keyword":
+        return scorers.train_keyword(texts, labels, config.keyword_case_sensitive), kind
+    if kind == "logreg":
+        cost = estimate_cost(texts, len(set(labels)))
+        if cost > config.logreg_max_cost:
+            diags.append(Diagnostic(INFO, "F313", f"{len(texts)} examples x {len(set(labels))} "
+                                    "intents is too large to train the logistic-regression "
+                                    "scorer at compile time; using the tfidf scorer",
+                                    None, "set intent_scorer to force a scorer"))
+            kind = "tfidf"
+    if kind == "tfidf":
+        return scorers.train_tfidf(texts, labels), kind
+    return scorers.train_logreg(
+        texts, labels, regexes, lookups, count_vectors=config.count_vectors,
+        regex_features=config.regex_featurizer,
+        regex_case_sensitive=config.regex_featurizer_case_sensitive,
+        word_boundaries=boundaries), "logreg"
+
+
+def estimate_cost(texts: list[str], n_classes: int) -> float:
+    """nnz of the char n-gram matrix x classes: proportional to one L-BFGS evaluation."""
+    probe = Featurizer({}, [])
+    sample = texts[:: max(1, len(texts) // 200)]
+    avg = sum(len(set(probe.grams(t))) for t in sample) / max(1, len(sample))
+    return avg * len(texts) * max(1, n_classes)
+
+
+def build_synonyms(data: NluData, diags: list[Diagnostic]) -> dict[str, str]:
+    """EntitySynonymMapper's table (§4.3): synonym blocks, then annotated values, then
+    self-entries for every target value; later definitions win with a warning."""
+    table: dict[str, str] = {}
+
+    def add(surface: str, value: str, span) -> None:
+        if surface == value:
+            return
+        key = surface.lower()
+        if key in table and table[key] != value:
+            diags.append(Diagnostic(WARNING, "F310", f"'{surface}' is a synonym of both "
+                                    f"'{table[key]}' and '{value}'; using '{value}'", span))
+        table[key] = value
+
+    for syn in data.synonyms:
+        add(str(syn.text), str(syn.value), syn.span)
+    for ex in data.examples:
+        for ent in ex.entities:
+            add(ex.text[ent.start:ent.end], str(ent.value), ex.span)
+    targets = [str(s.value) for s in data.synonyms]
+    targets += [str(e.value) for ex in data.examples for e in ex.entities]
+    for value in targets:
+        table.setdefault(value.lower(), value)
+    return table
+
+
+def _response_selector(examples, data: NluData, domain: Domain, config: NluConfig, regexes,
+                       lookups, boundaries, diags) -> Optional[dict]:
+    keyed = [(ex.text, ex.intent) for ex in examples if "/" in ex.intent]
+    if not keyed:
+        return None
+    responses = {r.name: list(r.variations) for r in (*domain.responses, *data.responses)}
+    retrieval_intents = sorted({k.split("/", 1)[0] for _t, k in keyed})
+    own = [r for r in config.retrieval_selectors if r]
+    groups: dict[str, list] = {}
+    for text, key in keyed:
+        head = key.split("/", 1)[0]
+        groups.setdefault(head if head in own else "default", []).append((text, key))
+    selectors = {}
+    for selector, items in sorted(groups.items()):
+        texts, keys = [t for t, _ in items], [k for _, k in items]
+        kind = "logreg" if len(set(keys)) > 1 else "tfidf"
+        model, _ = _train(kind, texts, keys, regexes, lookups, config, boundaries, diags)
+        missing = sorted({k for k in keys if f"utter_{k}" not in responses})
+        for k in missing:
+            diags.append(Diagnostic(WARNING, "F314", f"retrieval intent '{k}' has no response "
+                                    f"'utter_{k}'", None, f"add utter_{k} to the responses"))
+        selectors[selector] = {"model": model,
+                               "responses": {k: responses.get(f"utter_{k}", [])
+                                             for k in sorted(set(keys))}}
+    return {"retrieval_intents": retrieval_intents, "selectors": selectors}
+
+
+def vocabulary_size(texts: list[str]) -> int:
+    """Handy for checks: Rasa logs this as 'N vocabulary items were created for text'."""
+    return len(build_vocabulary(texts))

@@ -1,0 +1,137 @@
+"""Sparse feature rows + labels -> L2 logistic-regression weights, as Rasa's sklearn setup trains them.
+
+Rasa's LogisticRegressionClassifier = sklearn LogisticRegression(solver="lbfgs", C=1,
+class_weight="balanced", fit_intercept=True, max_iter=100, tol=1e-4). With sklearn 1.1 (the
+version Rasa 3.6 pins) the objective is the *sum* of weighted losses + ||W||^2 / (2C) (the
+intercept is not penalised); more than two classes -> multinomial softmax, two classes -> one
+binomial weight vector (`multi_class="auto"`). We minimise the same objective with the same
+L-BFGS-B path (lbfgs.py), using numpy only: X is kept in CSR and CSC form and products are
+gathers + segment sums.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .lbfgs import minimize
+
+
+class SparseRows:
+    """A CSR matrix built from {column: value} dicts, with a CSC copy for X^T products."""
+
+    def __init__(self, rows: list[dict[int, float]], n_cols: int):
+        self.n_rows, self.n_cols = len(rows), n_cols
+        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        self.indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=self.indptr[1:])
+        nnz = int(self.indptr[-1])
+        self.indices = np.empty(nnz, dtype=np.int64)
+        self.data = np.empty(nnz, dtype=float)
+        pos = 0
+        for r in rows:
+            for c in sorted(r):
+                self.indices[pos] = c
+                self.data[pos] = r[c]
+                pos += 1
+        self.row_of = np.repeat(np.arange(len(rows)), lengths)
+        order = np.argsort(self.indices, kind="stable")
+        self.csc_rows = self.row_of[order]
+        self.csc_data = self.data[order]
+        self.csc_cols = self.indices[order]
+        counts = np.bincount(self.csc_cols, minlength=n_cols)
+        self.colptr = np.zeros(n_cols + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.colptr[1:])
+
+    def dot(self, W: np.ndarray) -> np.ndarray:
+        """X @ W for W of shape (n_cols, k)."""
+        out = np.zeros((self.n_rows, W.shape[1]))
+        if self.data.size:
+            prod = W[self.indices] * self.data[:, None]
+            nonempty = self.indptr[:-1] < self.indptr[1:]
+            out[nonempty] = np.add.reduceat(prod, self.indptr[:-1][nonempty], axis=0)
+        return out
+
+    def tdot(self, R: np.ndarray) -> np.ndarray:
+        """X^T @ R for R of shape (n_rows, k)."""
+        out = np.zeros((self.n_cols, R.shape[1]))
+        if self.data.size:
+            prod = R[self.csc_rows] * self.csc_data[:, None]
+            nonempty = self.colptr[:-1] < self.colptr[1:]
+            out[nonempty] = np.add.reduceat(prod, self.colptr[:-1][nonempty], axis=0)
+        return out
+
+
+def balanced_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    counts = np.bincount(y, minlength=n_classes).astype(float)
+    per_class = len(y) / (n_classes * np.maximum(counts, 1.0))
+    return per_class[y]
+
+
+def fit(X: SparseRows, y: list[int], n_classes: int, C: float = 1.0, max_iter: int = 100,
+        tol: float = 1e-4, balanced: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
+    """Returns (coef (n_features, k), intercept (k,), iterations); k = n_classes, or 1 if binary."""
+    y_arr = np.asarray(y, dtype=np.int64)
+    sw = balanced_weights(y_arr, n_classes) if balanced else np.ones(len(y_arr))
+    n_feat = X.n_cols
+    l2 = 1.0 / C
+    if n_classes == 2:
+        target = (y_arr == 1).astype(float)
+
+        def fun(w):
+            coef, b = w[:n_feat], w[n_feat]
+            raw = X.dot(coef[:, None])[:, 0] + b
+            # log(1 + exp(raw)) - y * raw, computed stably
+            loss_i = np.logaddexp(0.0, raw) - target * raw
+            grad_i = sw * (_expit(raw) - target)
+            f = float(sw @ loss_i) + 0.5 * l2 * float(coef @ coef)
+            g = np.empty_like(w)
+            g[:n_feat] = X.tdot(grad_i[:, None])[:, 0] + l2 * coef
+            g[n_feat] = grad_i.sum()
+            return f, g
+
+        w, iters = minimize(fun, np.zeros(n_feat + 1), max_iter=max_iter, pgtol=tol)
+        return w[:n_feat, None].copy(), w[n_feat:].copy(), iters
+
+    k = n_classes
+    onehot = np.zeros((len(y_arr), k))
+    onehot[np.arange(len(y_arr)), y_arr] = 1.0
+
+    def fun(w):
+        W = w.reshape(n_feat + 1, k)
+        coef, b = W[:n_feat], W[n_feat]
+        raw = X.dot(coef) + b
+        mx = raw.max(axis=1, keepdims=True)
+        ex = np.exp(raw - mx)
+        tot = ex.sum(axis=1, keepdims=True)
+        lse = (np.log(tot) + mx)[:, 0]
+        loss_i = lse - (raw * onehot).sum(axis=1)
+        prob = ex / tot
+        grad_i = sw[:, None] * (prob - onehot)
+        f = float(sw @ loss_i) + 0.5 * l2 * float((coef * coef).sum())
+        G = np.empty_like(W)
+        G[:n_feat] = X.tdot(grad_i) + l2 * coef
+        G[n_feat] = grad_i.sum(axis=0)
+        return f, G.ravel()
+
+    w, iters = minimize(fun, np.zeros((n_feat + 1) * k), max_iter=max_iter, pgtol=tol)
+    W = w.reshape(n_feat + 1, k)
+    return W[:n_feat].copy(), W[n_feat].copy(), iters
+
+
+def _expit(z: np.ndarray) -> np.ndarray:
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])
+    out[~pos] = ez / (1.0 + ez)
+    return out
+
+
+def predict_proba(raw: np.ndarray) -> np.ndarray:
+    """Scores (k,) -> probabilities over classes (softmax; binary: [1-p, p])."""
+    if raw.shape[0] == 1:
+        p = float(_expit(raw.astype(float))[0])
+        return np.array([1.0 - p, p])
+    mx = raw.max()
+    ex = np.exp(raw - mx)
+    return ex / ex.sum()

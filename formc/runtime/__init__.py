@@ -1,0 +1,1 @@
+"""Dialogue runtime: sessions, the engine, response rendering and the action-server client."""

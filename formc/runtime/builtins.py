@@ -1,0 +1,377 @@
+"""Built-in action implementations (forms §6, default actions §7.1, custom-action calls §10).
+
+Each runner is a generator used by Engine: it may yield ActionRequest (custom action / form
+validation on the action server) and returns an ActionResult holding the events the action
+produced (bot events first for remote actions, as Rasa logs them). Runners never mutate the
+session; Builtins.run() logs the action and applies its events through Engine.apply().
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any, Optional
+
+from .. import model
+from ..dialogue.extract import coerce, extract_slots
+from . import events as E
+from .engine import LISTEN, SESSION_START, ActionReply, ActionRequest, ActionResult, Ctx, Prediction
+from .session import REWIND, Session
+from .tracker import tracker_state
+
+log = logging.getLogger("formc.runtime")
+
+TWO_STAGE = "action_two_stage_fallback"
+NLU_FALLBACK = "nlu_fallback"
+OUT_OF_SCOPE = "out_of_scope"
+
+
+def _responses():
+    from . import responses
+    return responses
+
+
+class Builtins:
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.domain: model.Domain = engine.domain
+
+    # ---------------------------------------------------------------------------- helpers
+    def channel(self, s: Session) -> Optional[str]:
+        ch = s.latest_input_channel
+        return "collector" if ch in (None, "rest") else ch
+
+    def render(self, s: Session, name: str, slots: dict, ts: float) -> list:
+        response = self.engine.responses.get(name)
+        if response is None:
+            return []
+        message = _responses().render_response(response, slots, self.channel(s), self.engine.rng)
+        return [E.bot(message, ts)] if message else []
+
+    def call(self, s: Session, name: str, purpose: str, extra_events: Optional[list] = None):
+        tracker = tracker_state(self.domain, s, "ALL", extra_events)
+        reply = yield ActionRequest(name, tracker, purpose)
+        return reply if isinstance(reply, ActionReply) else ActionReply(error="no reply from the agent")
+
+    def reply_events(self, s: Session, reply: ActionReply, slots: dict, ts: float) -> list:
+        """Bot events for the reply's responses, then its events (§10.2 logging order)."""
+        out = []
+        for entry in reply.responses or []:
+            message = _responses().render_action_response(entry, self.domain, slots, self.channel(s),
+                                                          self.engine.rng)
+            if message:
+                out.append(E.bot(message, ts))
+        for ev in reply.events or []:
+            norm = E.normalize(ev, ts)
+            if norm is not None:
+                out.append(norm)
+        return out
+
+    # -------------------------------------------------------------------------- dispatch
+    def run(self, s: Session, pred: Prediction, ctx: Ctx):
+        engine, name, ts = self.engine, pred.action, ctx.ts()
+        interrupted = any(ev.get("event") == "loop_interrupted" for ev in pred.events)
+        if name in engine.custom:
+            result = yield from self.custom(s, name, ts)
+        elif name == LISTEN:
+            result = ActionResult()
+        elif name == SESSION_START:
+            result = ActionResult(self.session_start_events(s, ts))
+        elif name in engine.forms:
+            result = yield from self.form(s, engine.forms[name], ts, interrupted)
+        elif name == TWO_STAGE:
+            result = self.two_stage(s, ts)
+        elif name.startswith("utter_") and name[6:] in engine.retrieval:
+            result = ActionResult(self.retrieval(s, name[6:], ts))
+        elif name.startswith("utter_"):
+            result = ActionResult(self.render(s, name, s.slots, ts))
+        elif hasattr(self, "default_" + name):
+            result = getattr(self, "default_" + name)(s, ts)
+        else:
+            result = yield from self.custom(s, name, ts)
+        if result.rejected:
+            engine.apply(s, E.rejected(name, ts, pred.policy, pred.confidence), ctx)
+            return result
+        if result.manual_rejected:
+            for ev in result.events:
+                engine.apply(s, ev, ctx)
+            return result
+        if s.latest_action == LISTEN:
+            engine.apply(s, E.user_featurization(ts), ctx)
+        for ev in pred.events:
+            engine.apply(s, dict(ev, timestamp=ts), ctx)
+        engine.apply(s, E.action(name, ts, pred.policy, pred.confidence), ctx)
+        for ev in result.events:
+            engine.apply(s, ev, ctx)
+        if any(ev.get("event") == "user" for ev in result.events):
+            yield from self.extract(s, ctx)
+        return result
+
+    def custom(self, s: Session, name: str, ts: float, purpose: str = "action"):
+        reply = yield from self.call(s, name, purpose)
+        if reply.rejected:
+            return ActionResult(rejected=True)
+        if reply.error:
+            log.error("conversation %s: custom action %r failed: %s", s.sender_id, name, reply.error)
+            return ActionResult(failed=reply.error)
+        return ActionResult(self.reply_events(s, reply, s.slots, ts))
+
+    # ------------------------------------------------------------------- session start
+    def session_start_events(self, s: Session, ts: float) -> list:
+        carry = self.domain.session_config.carry_over_slots_to_new_session
+        events = [E.simple("session_started", ts)]
+        if carry:
+            events += [E.slot(n, copy.deepcopy(v), ts) for n, v in s.session_slots.items()]
+        events.append(E.action(LISTEN, ts, None, None))
+        return events
+
+    def start_session(self, s: Session, ctx: Ctx, metadata: Optional[dict]):
+        engine, ts = self.engine, ctx.ts()
+        if metadata:
+            engine.apply(s, E.slot("session_started_metadata", metadata, ts), ctx)
+        s.started = True
+        if SESSION_START in engine.custom:
+            reply = yield from self.call(s, SESSION_START, "session_start")
+            engine.apply(s, E.action(SESSION_START, ts, None, 1.0), ctx)
+            for ev in (self.reply_events(s, reply, s.slots, ts) if not reply.error else []):
+                engine.apply(s, ev, ctx)
+            return
+        engine.apply(s, E.action(SESSION_START, ts, None, 1.0), ctx)
+        for ev in self.session_start_events(s, ts):
+            engine.apply(s, ev, ctx)
+
+    # ------------------------------------------------------------------ slot extraction
+    def extract(self, s: Session, ctx: Ctx):
+        engine, ts = self.engine, ctx.ts()
+        pairs, customs = extract_slots(self.domain, s.slots, s.active_loop, s.loop_rejected,
+                                       s.latest_message, engine.intents)
+        events = [E.slot(n, v, ts) for n, v in pairs]
+        for action in customs:
+            reply = yield from self.call(s, action, "mapping")
+            if reply.error or reply.rejected:
+                log.warning("conversation %s: slot mapping action %r failed", s.sender_id, action)
+                continue
+            events += [e for e in self.reply_events(s, reply, s.slots, ts) if e.get("event") == "slot"]
+        if "action_validate_slot_mappings" in engine.custom:
+            reply = yield from self.call(s, "action_validate_slot_mappings", "validate", events)
+            if not reply.error and not reply.rejected:
+                validated = [e for e in self.reply_events(s, reply, s.slots, ts)
+                             if e.get("event") in ("slot", "bot")]
+                names = {e.get("name") for e in validated if e.get("event") == "slot"}
+                events = validated + [e for e in events if e.get("name") not in names]
+        for ev in events:
+            engine.apply(s, ev, ctx)
+
+    # ------------------------------------------------------------------------------ forms
+    def form(self, s: Session, form: model.Form, ts: float, interrupted: bool):
+        engine = self.engine
+        events: list = []
+        slots = dict(s.slots)
+
+        def add(evs: list) -> None:
+            for ev in evs:
+                events.append(ev)
+                if ev.get("event") == "slot":
+                    slots[ev["name"]] = coerce(engine.slot_defs.get(ev["name"]), ev.get("value"))
+
+        validate = f"validate_{form.name}"
+        has_validate = validate in engine.custom
+        requested = s.slots.get("requested_slot")
+        validated_turn = False
+        if s.active_loop != form.name:
+            add([E.active_loop(form.name, ts)])
+            pairs, _customs = extract_slots(self.domain, slots, form.name, False, s.latest_message,
+                                            engine.intents)
+            extracted = [E.slot(n, v, ts) for n, v in pairs]
+            scratch = dict(slots)
+            for n, v in pairs:
+                scratch[n] = v
+            prefilled = [n for n in form.required_slots if scratch.get(n) is not None]
+            result = extracted
+            if has_validate and prefilled:
+                cand = [E.active_loop(form.name, ts)] + [E.slot(n, scratch[n], ts) for n in prefilled]
+                reply = yield from self.call(s, validate, "validate", cand)
+                if reply.rejected:
+                    return ActionResult(rejected=True)
+                got = self.reply_events(s, reply, scratch, ts) if not reply.error else []
+                names = {e.get("name") for e in got if e.get("event") == "slot"}
+                result = got + [e for e in extracted if e.get("name") not in names]
+            add(result)
+            if not result and has_validate:
+                cand = self._candidates(s, form, requested)
+                extra = [E.slot("requested_slot", requested, ts), E.action(form.name, ts)] + \
+                        [E.slot(n, v, ts) for n, v in cand]
+                reply = yield from self.call(s, validate, "validate", extra)
+                if not reply.error and not reply.rejected:
+                    add(self.reply_events(s, reply, slots, ts))
+        elif s.latest_action == LISTEN and not (s.loop_interrupted or interrupted):
+            validated_turn = True
+            cand = self._candidates(s, form, requested)
+            got: list = []
+            if has_validate:
+                extra = [E.slot("requested_slot", requested, ts), E.action(form.name, ts)] + \
+                        [E.slot(n, v, ts) for n, v in cand]
+                reply = yield from self.call(s, validate, "validate", extra)
+                if reply.rejected:
+                    return ActionResult(rejected=True)
+                got = self.reply_events(s, reply, slots, ts) if not reply.error else []
+            some_validated = any(e.get("event") == "slot" and e.get("name") != "requested_slot" for e in got)
+            manual = any(e.get("event") == "action_execution_rejected" for e in got)
+            if requested and not cand and not some_validated and not manual:
+                self._count_reprompt(s, form, requested)
+                return ActionResult(rejected=True, transitions=[f"form:{form.name}:reject:{requested}"])
+            add(got)
+            if manual:
+                return ActionResult(events, manual_rejected=True)
+        elif has_validate:
+            reply = yield from self.call(s, validate, "validate",
+                                         [E.slot("requested_slot", requested, ts), E.action(form.name, ts)])
+            if reply.rejected:
+                return ActionResult(rejected=True)
+            if not reply.error:
+                add(self.reply_events(s, reply, slots, ts))
+        transitions = [f"form:{form.name}:activate"] if s.active_loop != form.name else []
+        yield from self._ask_next(s, form, events, slots, add, ts, requested, validated_turn, transitions)
+        return ActionResult(events, transitions=transitions)
+
+    def _candidates(self, s: Session, form: model.Form, requested: Optional[str]) -> list:
+        cand: dict = {}
+        for name, value in s.turn_slot_events:
+            if name in form.required_slots or name == requested:
+                cand.pop(name, None)
+                cand[name] = value
+        return list(cand.items())
+
+    def _limit(self, form: model.Form, slot: str) -> tuple[Optional[int], Optional[str]]:
+        slot_def = self.engine.slot_defs.get(slot)
+        if slot_def is not None and slot_def.max_reprompts is not None:
+            return slot_def.max_reprompts, slot_def.on_reprompt_limit or form.on_reprompt_limit
+        return form.max_reprompts, form.on_reprompt_limit
+
+    def _count_reprompt(self, s: Session, form: model.Form, slot: str) -> None:
+        if self._limit(form, slot)[0] is not None:
+            key = f"{form.name}:{slot}"
+            s.reprompts[key] = s.reprompts.get(key, 0) + 1
+
+    def _ask_next(self, s, form, events, slots, add, ts, requested, validated_turn, transitions):
+        deactivated = any(e.get("event") == "active_loop" and not e.get("name") for e in events)
+        asked = [e for e in events if e.get("event") == "slot" and e.get("name") == "requested_slot"]
+        if deactivated:
+            nxt = None
+        elif asked:
+            nxt = asked[-1].get("value")
+        else:
+            nxt = next((n for n in form.required_slots if slots.get(n) is None), None)
+        if nxt is None:
+            if not deactivated:
+                add([E.slot("requested_slot", None, ts), E.active_loop(None, ts)])
+            transitions.append(f"form:{form.name}:submit")
+            return
+        if validated_turn and nxt == requested:
+            self._count_reprompt(s, form, nxt)
+        limit, on_limit = self._limit(form, nxt)
+        if limit is not None and s.reprompts.get(f"{form.name}:{nxt}", 0) >= limit:
+            # formc extension: give up on this slot after `limit` failed attempts
+            add([E.slot("requested_slot", None, ts), E.active_loop(None, ts)])
+            if on_limit:
+                add([E.followup(on_limit, ts)])
+            add([E.followup(LISTEN, ts)])
+            transitions.append(f"form:{form.name}:reprompt_limit:{nxt}")
+            return
+        add([E.slot("requested_slot", nxt, ts)])
+        for name in (f"action_ask_{form.name}_{nxt}", f"utter_ask_{form.name}_{nxt}",
+                     f"action_ask_{nxt}", f"utter_ask_{nxt}"):
+            if name.startswith("action_") and name in self.engine.custom:
+                reply = yield from self.call(s, name, "ask", list(events))
+                if not reply.error and not reply.rejected:
+                    add(self.reply_events(s, reply, slots, ts))
+                return
+            if name.startswith("utter_") and name in self.engine.responses:
+                add(self.render(s, name, slots, ts))
+                return
+
+    def retrieval(self, s: Session, intent: str, ts: float) -> list:
+        """utter_<retrieval intent>: the response the selector chose (§4.6)."""
+        selector = (s.latest_message or {}).get("response_selector") or {}
+        chosen = selector.get(intent) or selector.get("default") or {}
+        name = (chosen.get("response") or {}).get("utter_action")
+        if not name:
+            key = (chosen.get("response") or {}).get("intent_response_key")
+            name = f"utter_{key}" if key else None
+        if not name:
+            full = ((s.latest_message or {}).get("intent") or {}).get("full_retrieval_intent_name")
+            name = f"utter_{full}" if full else None
+        return self.render(s, name, s.slots, ts) if name else []
+
+    # ------------------------------------------------------------------ default actions
+    def default_action_restart(self, s: Session, ts: float) -> ActionResult:
+        return ActionResult(self.render(s, "utter_restart", s.slots, ts) + [E.simple("restart", ts)])
+
+    def default_action_default_fallback(self, s: Session, ts: float) -> ActionResult:
+        return ActionResult(self.render(s, "utter_default", s.slots, ts) + [E.simple("rewind", ts)])
+
+    def default_action_deactivate_loop(self, s: Session, ts: float) -> ActionResult:
+        return ActionResult([E.active_loop(None, ts), E.slot("requested_slot", None, ts)])
+
+    def default_action_default_ask_affirmation(self, s: Session, ts: float) -> ActionResult:
+        return ActionResult([self._affirmation(s, ts)])
+
+    def default_action_default_ask_rephrase(self, s: Session, ts: float) -> ActionResult:
+        return ActionResult(self.render(s, "utter_ask_rephrase", s.slots, ts))
+
+    def default_action_back(self, s: Session, ts: float) -> ActionResult:
+        return ActionResult(self.render(s, "utter_back", s.slots, ts)
+                            + [E.simple("rewind", ts), E.simple("rewind", ts)])
+
+    def default_action_revert_fallback_events(self, s: Session, ts: float) -> ActionResult:
+        return ActionResult()
+
+    def default_action_unlikely_intent(self, s: Session, ts: float) -> ActionResult:
+        return ActionResult()
+
+    def default_action_extract_slots(self, s: Session, ts: float) -> ActionResult:
+        return ActionResult()
+
+    def _affirmation(self, s: Session, ts: float) -> dict:
+        msg = s.latest_message or {}
+        intent = (msg.get("intent") or {}).get("name")
+        ranking = msg.get("intent_ranking") or []
+        if intent == NLU_FALLBACK and len(ranking) >= 2:
+            intent = ranking[1].get("name")
+        message = {"text": f"Did you mean '{intent}'?",
+                   "buttons": [{"title": "Yes", "payload": f"/{intent}"},
+                               {"title": "No", "payload": f"/{OUT_OF_SCOPE}"}],
+                   "metadata": {"utter_action": "action_default_ask_affirmation"}}
+        return E.bot(message, ts)
+
+    def two_stage(self, s: Session, ts: float) -> ActionResult:
+        """The two-stage fallback loop (§7.3)."""
+        intent = ((s.latest_message or {}).get("intent") or {}).get("name")
+        last = s.fallback_intents
+        clarified = intent not in (NLU_FALLBACK, OUT_OF_SCOPE)
+        two_in_row = len(last) >= 2 and last[-1] == NLU_FALLBACK and last[-2] == NLU_FALLBACK
+        failed_twice = len(last) >= 3 and last[-3:] == [OUT_OF_SCOPE, NLU_FALLBACK, OUT_OF_SCOPE]
+        events: list = []
+        just_activated = s.active_loop != TWO_STAGE
+        transitions = []
+        if just_activated:
+            events.append(E.active_loop(TWO_STAGE, ts))
+        done = clarified or two_in_row or failed_twice
+        if not done:
+            if just_activated or intent == NLU_FALLBACK:
+                events.append(self._affirmation(s, ts))
+                transitions.append("fallback:ask_affirmation")
+            else:
+                events += self.render(s, "utter_ask_rephrase", s.slots, ts)
+                transitions.append("fallback:denied")
+            return ActionResult(events, transitions=transitions)
+        events.append(E.active_loop(None, ts))
+        if two_in_row or failed_twice:
+            events += self.render(s, "utter_default", s.slots, ts) + [E.simple("rewind", ts)]
+            return ActionResult(events, transitions=["fallback:give_up"])
+        message = copy.deepcopy(s.latest_message or {})
+        message.setdefault("intent", {})["confidence"] = 1.0
+        user = E.user(message.get("text"), message, ts, s.latest_input_channel,
+                      message.get("message_id"), message.get("metadata"))
+        events += [E.simple("rewind", ts), E.action(LISTEN, ts), user]
+        return ActionResult(events, transitions=["fallback:affirmed"])

@@ -1,0 +1,419 @@
+"""The pure dialogue core: (session, input) -> new session + events, bot messages, trace.
+
+`Engine.turn(session, TurnInput)` is a generator: it yields ActionRequest values whenever a
+custom action (action server) must run, is resumed with an ActionReply, and finally returns a
+TurnOutput. No clock, no network, no randomness besides the seeded rng handed in: the agent
+(formc.runtime.agent) drives it and does all I/O. This module is the only place transitions
+fire: apply() updates the session for each logged event, predict() picks the next action.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Generator, Optional
+
+from .. import model
+from ..dialogue.extract import coerce, extract_slots
+from ..dialogue.rules import DO_NOT_PREDICT_LOOP_ACTION, LOOP_WAS_INTERRUPTED
+from ..dialogue.state import DState, slots_substate, used_entities, user_substate
+from . import events as E
+from .session import REWIND, Session
+
+log = logging.getLogger("formc.runtime")
+
+LISTEN = "action_listen"
+SESSION_START = "action_session_start"
+MAX_ACTIONS_PER_TURN = 10
+MAX_SNAPSHOTS = 4
+
+
+@dataclass
+class ActionRequest:
+    """Run custom action `name` on the action server with this tracker (§10.1)."""
+
+    name: str
+    tracker: dict
+    purpose: str = "action"           # action | validate | mapping | ask | session_start
+
+
+@dataclass
+class ActionReply:
+    events: list = field(default_factory=list)
+    responses: list = field(default_factory=list)
+    rejected: bool = False
+    error: Optional[str] = None
+
+
+@dataclass
+class TurnInput:
+    kind: str                          # message | external | reminder | log_only
+    parse: Optional[dict]              # /model/parse dict; None: message dropped
+    now: float
+    input_channel: Optional[str] = "rest"
+    metadata: Optional[dict] = None
+    message_id: Optional[str] = None
+
+
+@dataclass
+class Prediction:
+    action: str
+    policy: Optional[str] = "RulePolicy"
+    confidence: Optional[float] = 1.0
+    events: list = field(default_factory=list)
+    why: str = ""
+    transition: Optional[str] = None
+
+
+@dataclass
+class ActionResult:
+    events: list = field(default_factory=list)
+    rejected: bool = False
+    manual_rejected: bool = False
+    failed: Optional[str] = None
+    transitions: list = field(default_factory=list)
+
+
+@dataclass
+class TurnOutput:
+    messages: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+    trace: list = field(default_factory=list)
+    transitions: list = field(default_factory=list)
+
+
+class Ctx:
+    """Per-turn accumulator (events of this turn, bot messages, trace)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.out = TurnOutput()
+
+    def ts(self) -> float:
+        return self.now
+
+
+class Engine:
+    def __init__(self, machine: Any, rng: Any) -> None:
+        self.machine = machine
+        self.domain: model.Domain = machine.domain
+        self.dialogue = machine.dialogue
+        self.policies: model.PolicyConfig = machine.config.policies
+        self.rng = rng
+        self.used = used_entities(self.domain)
+        self.slot_defs = {s.name: s for s in self.domain.slots}
+        self.custom = {a.name for a in self.domain.actions}
+        self.responses = {r.name: r for r in self.domain.responses}
+        self.forms = {f.name: f for f in self.domain.forms}
+        self.loops = set(self.dialogue.loops) | set(self.forms)
+        self.intents = set(self.domain.intent_names()) | set(model.DEFAULT_INTENTS)
+        self.retrieval = {i.name for i in self.domain.intents if i.is_retrieval}
+        self.window = max(1, self.dialogue.window)
+        from .builtins import Builtins
+        self.builtins = Builtins(self)
+
+    # ------------------------------------------------------------------------- sessions
+    def initial_slots(self) -> dict:
+        slots = {s.name: s.initial_value for s in self.domain.slots}
+        for name in model.BUILTIN_SLOTS:
+            slots.setdefault(name, None)
+        return slots
+
+    def new_session(self, sender_id: str, history_limit: int = 200) -> Session:
+        s = Session(sender_id=sender_id, digest=self.machine.digest, history_limit=history_limit)
+        s.slots = self.initial_slots()
+        return s
+
+    def _reset(self, s: Session) -> None:
+        """What restart / session_started do to the tracker's state."""
+        s.slots = self.initial_slots()
+        s.active_loop, s.loop_rejected, s.loop_interrupted, s.loop_trigger = None, False, False, None
+        s.latest_message, s.latest_action, s.last_rejected, s.paused = None, None, None, False
+        s.window, s.window_complete, s.user_sub, s.anchor = [], True, None, None
+        s.snapshots, s.turn_slot_events, s.session_slots, s.reprompts = [], [], {}, {}
+        s.followups = []
+        s.pending_snapshot = None
+
+    def expired(self, s: Session, now: float) -> bool:
+        minutes = self.domain.session_config.session_expiration_time
+        return bool(minutes and minutes > 0 and s.last_user_time is not None
+                    and now - s.last_user_time > minutes * 60)
+
+    # ---------------------------------------------------------------------- dialogue state
+    def current_state(self, s: Session) -> DState:
+        intent, ents = s.user_sub if s.user_sub is not None else (None, ())
+        slots = slots_substate(self.domain, s.slots) if (s.user_sub is not None and s.latest_action) else ()
+        return DState(intent, ents, s.latest_action, slots, s.active_loop)
+
+    def states(self, s: Session) -> tuple:
+        return tuple(s.window) + (self.current_state(s),)
+
+    # ---------------------------------------------------------------------- event effects
+    def apply(self, s: Session, ev: dict, ctx: Optional[Ctx] = None) -> None:
+        """Log one event and update the session exactly as Rasa's tracker would (§8.2, §8.3)."""
+        kind = ev.get("event")
+        s.log_event(ev)
+        if ctx is not None:
+            ctx.out.events.append(ev)
+            if kind == "bot":
+                ctx.out.messages.append({"text": ev.get("text"), **(ev.get("data") or {}),
+                                         "metadata": ev.get("metadata") or {}})
+        handler = getattr(self, "_on_" + str(kind), None)
+        if handler is not None:
+            handler(s, ev)
+
+    def _on_user(self, s: Session, ev: dict) -> None:
+        parse = dict(ev.get("parse_data") or {})
+        parse.setdefault("text", ev.get("text"))
+        parse.setdefault("entities", [])
+        parse.setdefault("intent", {})
+        parse.setdefault("message_id", ev.get("message_id"))
+        parse.setdefault("metadata", ev.get("metadata") or {})
+        intent = (parse.get("intent") or {}).get("name")
+        snap = s.pending_snapshot if s.latest_action == LISTEN and s.pending_snapshot else s.snapshot()
+        s.snapshots.append(snap)
+        if len(s.snapshots) > MAX_SNAPSHOTS:
+            del s.snapshots[0]
+        s.pending_snapshot = None
+        s.latest_message = parse
+        s.latest_input_channel = ev.get("input_channel") or s.latest_input_channel
+        s.user_sub = user_substate(self.used, intent, parse.get("entities") or [])
+        s.turn_slot_events = []
+        s.followups = []
+        s.fallback_intents = (s.fallback_intents + [intent])[-3:]
+        if s.anchor:
+            s.anchor["user_pending"] = True
+        if ev.get("text") is not None:
+            s.last_user_time = ev.get("timestamp", s.last_user_time)
+            s.reminders = [r for r in s.reminders if not r.get("kill_on_user_msg", True)
+                           or r.get("scheduled_at", 0) > ev.get("timestamp", 0)]
+
+    def _on_action(self, s: Session, ev: dict) -> None:
+        name = ev.get("name")
+        anchor = s.anchor
+        if name == LISTEN:
+            s.pending_snapshot = s.snapshot()
+        if (name in self.loops and anchor and anchor["loop"] == name and anchor["valid"]):
+            # §8.3 loop collapse: the happy-path user turns since the last run vanish
+            s.window = list(anchor["window"])
+            s.window_complete = anchor["complete"]
+            s.user_sub = anchor["user_sub"]
+            del s.snapshots[anchor["depth"]:]
+            anchor["user_pending"] = False
+        else:
+            if anchor and anchor.get("user_pending") and name != anchor["loop"]:
+                anchor["valid"] = False
+            if anchor:
+                anchor["user_pending"] = False
+            s.window.append(self.current_state(s))
+            if len(s.window) > self.window:
+                del s.window[: len(s.window) - self.window]
+                s.window_complete = False
+            if name in self.loops:
+                s.anchor = {"loop": name, "window": list(s.window), "complete": s.window_complete,
+                            "user_sub": s.user_sub, "depth": len(s.snapshots), "valid": True,
+                            "user_pending": False}
+        s.latest_action = name
+        s.last_rejected = None
+        s.loop_interrupted = False
+        if name == s.active_loop:
+            s.loop_rejected = False
+
+    def _on_slot(self, s: Session, ev: dict) -> None:
+        name = ev.get("name")
+        if name not in s.slots and name not in self.slot_defs:
+            log.error("conversation %s: slot event for unknown slot %r ignored", s.sender_id, name)
+            return
+        value = coerce(self.slot_defs.get(name), ev.get("value"))
+        s.slots[name] = value
+        s.session_slots.pop(name, None)
+        s.session_slots[name] = value
+        s.turn_slot_events.append((name, value))
+        if value is not None:
+            for key in [k for k in s.reprompts if k.endswith(":" + name)]:
+                del s.reprompts[key]
+
+    def _on_active_loop(self, s: Session, ev: dict) -> None:
+        name = ev.get("name")
+        if name:
+            s.active_loop, s.loop_rejected, s.loop_interrupted = name, False, False
+            s.loop_trigger = s.latest_message
+        else:
+            if s.active_loop:
+                s.reprompts = {k: v for k, v in s.reprompts.items() if not k.startswith(s.active_loop + ":")}
+            s.active_loop, s.loop_rejected, s.loop_interrupted, s.loop_trigger = None, False, False, None
+            if s.anchor:
+                s.anchor["valid"] = False
+
+    def _on_form(self, s: Session, ev: dict) -> None:
+        self._on_active_loop(s, ev)
+
+    def _on_loop_interrupted(self, s: Session, ev: dict) -> None:
+        if s.active_loop:
+            s.loop_interrupted = bool(ev.get("is_interrupted"))
+
+    def _on_form_validation(self, s: Session, ev: dict) -> None:
+        if s.active_loop:
+            s.loop_interrupted = not ev.get("validate", True)
+
+    def _on_action_execution_rejected(self, s: Session, ev: dict) -> None:
+        name = ev.get("name")
+        if name and name == s.active_loop:
+            s.loop_rejected = True
+        s.last_rejected = name
+        if s.anchor and s.anchor["loop"] == name:
+            s.anchor["valid"] = False
+
+    def _on_restart(self, s: Session, ev: dict) -> None:
+        self._reset(s)
+        s.fallback_intents = []
+        s.followups = [SESSION_START]
+
+    def _on_session_started(self, s: Session, ev: dict) -> None:
+        self._reset(s)
+
+    def _on_rewind(self, s: Session, ev: dict) -> None:
+        s.fallback_intents = (s.fallback_intents + [REWIND])[-3:]
+        if s.snapshots:
+            snap = s.snapshots.pop()
+            depth = len(s.snapshots)
+            s.restore(snap)
+            del s.snapshots[depth:]
+        else:
+            self._reset(s)
+        s.pending_snapshot = None
+        if s.latest_action is None:
+            s.followups = [LISTEN]      # reverted the session's first message (§7.1)
+
+    def _on_reset_slots(self, s: Session, ev: dict) -> None:
+        s.slots = self.initial_slots()
+
+    def _on_pause(self, s: Session, ev: dict) -> None:
+        s.paused = True
+
+    def _on_resume(self, s: Session, ev: dict) -> None:
+        s.paused = False
+
+    def _on_followup(self, s: Session, ev: dict) -> None:
+        if ev.get("name"):
+            s.followups.append(ev["name"])
+
+    def _on_entities(self, s: Session, ev: dict) -> None:
+        if s.latest_action == LISTEN and s.latest_message is not None:
+            s.latest_message["entities"] = list(s.latest_message.get("entities") or []) + list(ev.get("entities") or [])
+
+    def _on_reminder(self, s: Session, ev: dict) -> None:
+        from .reminders import reminder_from_event
+        rem = reminder_from_event(ev, self.rng)
+        s.reminders = [r for r in s.reminders if r["name"] != rem["name"]] + [rem]
+
+    def _on_cancel_reminder(self, s: Session, ev: dict) -> None:
+        from .reminders import cancel_matches
+        s.reminders = [r for r in s.reminders if not cancel_matches(r, ev)]
+
+    # --------------------------------------------------------------------------- predict
+    def predict(self, s: Session) -> Prediction:
+        """Default intents, loop happy path, rules (+ loop adjustments), core fallback (§5.5)."""
+        if s.followups:
+            return Prediction(s.followups[0], "followup_action", 1.0, why="follow-up action")
+        intent = ((s.latest_message or {}).get("intent") or {}).get("name")
+        if s.latest_action == LISTEN and intent in ("restart", "back", "session_start"):
+            action = {"restart": "action_restart", "back": "action_back",
+                      "session_start": SESSION_START}[intent]
+            return Prediction(action, why=f"default intent '{intent}'")
+        loop = s.active_loop
+        if loop and not s.loop_rejected:
+            if s.latest_action != loop:
+                return Prediction(loop, why=f"active loop '{loop}' (happy path)",
+                                  transition=self._form_transition(s))
+            return Prediction(LISTEN, why=f"loop '{loop}' waits for the user (happy path)")
+        states = self.states(s)
+        best = self.dialogue.rule_index.best(states)
+        action = best.action if best else None
+        why = f"rule '{best.rule}' ({best.span})" if best else ""
+        extra: list = []
+        if loop:
+            conditions = {k.action for k in self.dialogue.unhappy_index.applicable(states)}
+            if action == LISTEN and best and not best.states[-1].active_loop:
+                if DO_NOT_PREDICT_LOOP_ACTION not in conditions:
+                    return Prediction(loop, why=f"{why}; back to loop '{loop}'",
+                                      transition=f"rule:{best.rule}:{best.action}:{len(best.states)}")
+                action = None
+            if LOOP_WAS_INTERRUPTED in conditions:
+                extra = [E.loop_interrupted(True, 0.0)]
+        if action is not None:
+            if s.last_rejected == action:
+                return Prediction(LISTEN, "RulePolicy", 0.0, why=f"{why}; '{action}' was just rejected")
+            return Prediction(action, "RulePolicy", 1.0, extra, why,
+                              transition=f"rule:{best.rule}:{best.action}:{len(best.states)}")
+        if self.dialogue.memo_keys:
+            from ..dialogue.memo import memo_lookup
+            hit = memo_lookup(self.dialogue.memo_index, states, s.window_complete,
+                              self.dialogue.extra.get("memo_max_history"))
+            if hit is not None and hit.action != s.last_rejected:
+                return Prediction(hit.action, "MemoizationPolicy", 1.0, extra,
+                                  f"story '{hit.rule}' ({hit.span})")
+        if self.policies.enable_fallback_prediction:
+            name = self.policies.core_fallback_action_name
+            if s.last_rejected == name:
+                return Prediction(LISTEN, "RulePolicy", 0.0, why="core fallback was rejected")
+            return Prediction(name, "RulePolicy", self.policies.core_fallback_threshold, extra,
+                              why="no rule matched: core fallback", transition="fallback:core")
+        return Prediction(LISTEN, "RulePolicy", 0.0, why="no rule matched")
+
+    def _form_transition(self, s: Session) -> Optional[str]:
+        requested = s.slots.get("requested_slot")
+        if s.active_loop in self.forms and requested:
+            return f"form:{s.active_loop}:fill:{requested}"
+        return None
+
+    # ------------------------------------------------------------------------------ turns
+    def turn(self, s: Session, inp: TurnInput) -> Generator[ActionRequest, ActionReply, TurnOutput]:
+        ctx = Ctx(inp.now)
+        s.turns += 1
+        started = time.perf_counter()
+        if inp.parse is None:
+            return ctx.out
+        if inp.kind in ("message", "log_only", "external") and (not s.started or self.expired(s, inp.now)):
+            yield from self.builtins.start_session(s, ctx, inp.metadata)
+        if inp.kind == "reminder" and (not s.started or self.expired(s, inp.now)):
+            yield from self.builtins.start_session(s, ctx, None)
+        text = inp.parse.get("text")
+        parse = dict(inp.parse)
+        metadata = dict(inp.metadata or {})
+        if inp.kind in ("external", "reminder"):
+            metadata["is_external"] = True
+        self.apply(s, E.user(text, parse, ctx.ts(), inp.input_channel or s.latest_input_channel,
+                             inp.message_id, metadata), ctx)
+        t_extract = time.perf_counter()
+        yield from self.builtins.extract(s, ctx)
+        ctx.out.trace.append({"stage": "extract_slots", "ms": round((time.perf_counter() - t_extract) * 1e3, 3)})
+        intent = (parse.get("intent") or {}).get("name")
+        if inp.kind == "log_only" or (s.paused and intent != "restart"):
+            return ctx.out
+        yield from self.predict_loop(s, ctx)
+        ctx.out.trace.append({"stage": "turn", "ms": round((time.perf_counter() - started) * 1e3, 3)})
+        return ctx.out
+
+    def predict_loop(self, s: Session, ctx: Ctx) -> Generator[ActionRequest, ActionReply, None]:
+        for _ in range(MAX_ACTIONS_PER_TURN):
+            t0 = time.perf_counter()
+            pred = self.predict(s)
+            t1 = time.perf_counter()
+            if pred.policy == "followup_action" and s.followups:
+                s.followups.pop(0)
+            result = yield from self.builtins.run(s, pred, ctx)
+            t2 = time.perf_counter()
+            ctx.out.trace.append({"action": pred.action, "why": pred.why, "policy": pred.policy,
+                                  "rejected": result.rejected or result.manual_rejected,
+                                  "predict_ms": round((t1 - t0) * 1e3, 3),
+                                  "run_ms": round((t2 - t1) * 1e3, 3)})
+            if pred.transition and not result.rejected:
+                ctx.out.transitions.append(pred.transition)
+            ctx.out.transitions.extend(result.transitions)
+            if not result.rejected and not result.manual_rejected and pred.action in (LISTEN, SESSION_START):
+                return
+        log.warning("conversation %s: circuit breaker tripped after %d actions; stopped predicting",
+                    s.sender_id, MAX_ACTIONS_PER_TURN)
+        ctx.out.trace.append({"action": None, "why": "circuit breaker: 10 actions in one turn"})

@@ -1,0 +1,78 @@
+"""Rasa event JSON (§8.2) constructors; every event the runtime logs is built here."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+BOT_DATA_KEYS = ("elements", "quick_replies", "buttons", "attachment", "image", "custom")
+
+
+def _base(kind: str, ts: float, **fields: Any) -> dict:
+    ev = {"event": kind, "timestamp": ts}
+    ev.update(fields)
+    return ev
+
+
+def user(text: Optional[str], parse_data: dict, ts: float, input_channel: Optional[str],
+         message_id: Optional[str], metadata: Optional[dict]) -> dict:
+    return _base("user", ts, text=text, parse_data=parse_data, input_channel=input_channel,
+                 message_id=message_id, metadata=dict(metadata or {}))
+
+
+def bot(message: dict, ts: float) -> dict:
+    """A bot event from a rendered message dict (text, data keys, metadata)."""
+    return _base("bot", ts, text=message.get("text"),
+                 data={k: message.get(k) for k in BOT_DATA_KEYS},
+                 metadata=dict(message.get("metadata") or {}))
+
+
+def action(name: str, ts: float, policy: Optional[str] = None, confidence: Optional[float] = None,
+           hide_rule_turn: bool = False) -> dict:
+    return _base("action", ts, name=name, policy=policy, confidence=confidence,
+                 action_text=None, hide_rule_turn=hide_rule_turn)
+
+
+def slot(name: str, value: Any, ts: float) -> dict:
+    return _base("slot", ts, name=name, value=value)
+
+
+def active_loop(name: Optional[str], ts: float) -> dict:
+    return _base("active_loop", ts, name=name)
+
+
+def rejected(name: str, ts: float, policy: Optional[str] = None, confidence: Optional[float] = None) -> dict:
+    return _base("action_execution_rejected", ts, name=name, policy=policy, confidence=confidence)
+
+
+def loop_interrupted(flag: bool, ts: float) -> dict:
+    return _base("loop_interrupted", ts, is_interrupted=flag)
+
+
+def user_featurization(ts: float, use_text: bool = False) -> dict:
+    return _base("user_featurization", ts, use_text_for_featurization=use_text)
+
+
+def simple(kind: str, ts: float) -> dict:
+    """session_started, restart, rewind, undo, pause, resume, reset_slots."""
+    return _base(kind, ts)
+
+
+def followup(name: str, ts: float) -> dict:
+    return _base("followup", ts, name=name)
+
+
+def normalize(ev: dict, ts: float) -> Optional[dict]:
+    """An event returned by an action server -> our canonical shape (fresh timestamp), or None
+    if it is not a usable event. Legacy aliases `form` / `form_validation` are translated."""
+    if not isinstance(ev, dict) or not isinstance(ev.get("event"), str):
+        return None
+    kind = ev["event"]
+    if kind == "form":
+        return active_loop(ev.get("name"), ts)
+    if kind == "form_validation":
+        return loop_interrupted(not ev.get("validate", True), ts)
+    out = dict(ev)
+    out["timestamp"] = ts
+    if kind == "slot" and "name" not in out:
+        return None
+    return out

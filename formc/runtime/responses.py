@@ -1,0 +1,375 @@
+"""Response rendering: (model.Response, slot values, channel) -> bot message dict, and bot -> REST messages.
+
+Reproduces Rasa 3.6's templated NLG (reference §2.6, §10.2, §9.2):
+  * variation selection: conditional/default x channel-specific/generic groups, uniform choice;
+  * `{slot}` interpolation with `str.format` semantics (None -> "None", lists as repr, an unknown
+    placeholder leaves the whole string as written, `{{x}}` escapes and the mixed-escape quirk).
+
+Every string is rendered through jinja2's SandboxedEnvironment: Rasa's placeholders are parsed with
+Python's own format-string parser (parsing only, nothing is evaluated) and translated into a small
+jinja2 template whose only operations are item lookups into the slot values and a formatting
+helper. Attribute access (`{x].__class__}`), which `str.format` would perform, is refused: such a
+string is left un-interpolated. Responses whose variation says `metadata: {rendering: jinja}` are
+rendered as (sandboxed) jinja2 templates with `slots` in the context.
+"""
+
+from __future__ import annotations
+
+import _string
+import functools
+import random
+import re
+from typing import Any, Optional
+
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from .. import model
+
+# Keys of a variation that become the bot event's `data` / message keys; everything else
+# (condition, channel, id, metadata, button_type, ...) ends up in the bot event's metadata.
+DATA_KEYS = ("text", "elements", "quick_replies", "buttons", "attachment", "image", "custom")
+# Keys Rasa interpolates (note: not `elements`).
+INTERPOLATED_KEYS = ("text", "image", "custom", "buttons", "attachment", "quick_replies")
+
+# Rasa's placeholder pattern: `{name}` without newline or braces inside.
+_PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")
+# A format spec asking for a huge width/precision would allocate absurd strings; refuse it.
+_DIGITS = re.compile(r"\d+")
+MAX_FORMAT_WIDTH = 10_000
+
+
+# ------------------------------------------------------------------------ variation choice
+
+def _condition_matches(variation: dict, slots: dict) -> bool:
+    for constraint in variation.get("condition") or ():
+        if not isinstance(constraint, dict):
+            return False
+        expected = constraint.get("value")
+        actual = slots.get(constraint.get("name"))
+        if isinstance(actual, str) and isinstance(expected, str):
+            if actual.casefold() != expected.casefold():
+                return False
+        elif actual != expected:
+            return False
+    return True
+
+
+def eligible_variations(response: model.Response, slots: dict, channel: Optional[str]) -> list[dict]:
+    """The group of variations Rasa chooses from (§2.6 step 2), in declaration order."""
+    conditional, default = [], []
+    for variation in response.variations:
+        if not isinstance(variation, dict):
+            continue
+        if variation.get("condition"):
+            if _condition_matches(variation, slots):
+                conditional.append(variation)
+        else:
+            default.append(variation)
+    groups = (
+        [v for v in conditional if v.get("channel") == channel],
+        [v for v in default if v.get("channel") == channel],
+        [v for v in conditional if v.get("channel") is None],
+        [v for v in default if v.get("channel") is None],
+    )
+    # `channel == None` never selects the channel-specific groups (a variation's channel is a string).
+    for group in groups if channel is not None else groups[2:]:
+        if group:
+            return group
+    return []
+
+
+def select_variation(response: model.Response, slots: dict, channel: Optional[str],
+                     rng: random.Random) -> Optional[dict]:
+    group = eligible_variations(response, slots, channel)
+    if not group:
+        return None
+    # A single candidate does not consume randomness, so adding a one-variation response to a
+    # domain does not shift the choices made for other responses.
+    return group[0] if len(group) == 1 else rng.choice(group)
+
+
+# -------------------------------------------------------------- str.format via jinja2 sandbox
+
+class _Refused(Exception):
+    """The string cannot be interpolated the way Rasa would (error, or unsafe in Rasa)."""
+
+
+class _ItemsOnlySandbox(SandboxedEnvironment):
+    """A sandbox where `a[b]` is a plain item lookup on JSON data and attributes do not exist.
+
+    jinja2 normally falls back from a missing item to an attribute (`{}['items']` would be the
+    bound method); `str.format` raises KeyError instead, which is what we must reproduce.
+    """
+
+    def getitem(self, obj, argument):
+        if not isinstance(obj, (dict, list, tuple, str)):
+            raise TypeError(f"{type(obj).__name__!r} object is not subscriptable")
+        return obj[argument]
+
+    def getattr(self, obj, attribute):
+        raise SecurityError(f"attribute access {attribute!r} is not allowed in responses")
+
+
+_FORMAT_ENV = _ItemsOnlySandbox(autoescape=False, keep_trailing_newline=True)
+_JINJA_ENV = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+
+
+def _format_value(value: Any, conversion: Optional[str], spec: str) -> str:
+    if conversion == "r":
+        value = repr(value)
+    elif conversion == "s":
+        value = str(value)
+    elif conversion == "a":
+        value = ascii(value)
+    elif conversion is not None:
+        raise ValueError(f"unknown conversion specifier {conversion!r}")
+    if any(len(n) > 5 or int(n) > MAX_FORMAT_WIDTH for n in _DIGITS.findall(spec)):
+        raise _Refused("format spec too large")
+    return format(value, spec)
+
+
+class _Translator:
+    """Translates one format string into jinja2 source; constants go into side tables."""
+
+    def __init__(self) -> None:
+        self.literals: list[str] = []
+        self.keys: list[Any] = []
+        self.auto_index: Optional[int] = 0   # None once manual numbering was used
+        self.manual = False
+
+    def literal(self, text: str) -> str:
+        self.literals.append(text)
+        return f"L[{len(self.literals) - 1}]"
+
+    def _position(self, first: Any) -> int:
+        if first == "":
+            if self.manual:
+                raise ValueError("cannot switch from manual field numbering to automatic")
+            index, self.auto_index = self.auto_index, self.auto_index + 1
+            return index
+        if isinstance(first, str):
+            raise KeyError(first)          # keyword field: `format` is only given one positional arg
+        if self.auto_index:
+            raise ValueError("cannot switch from automatic field numbering to manual")
+        self.manual = True
+        return first
+
+    def field(self, field_name: str, conversion: Optional[str], spec: str, depth: int) -> str:
+        first, rest = _string.formatter_field_name_split(field_name)
+        expr = f"A[{self._position(first)}]"
+        for is_attribute, key in rest:
+            if is_attribute:
+                raise _Refused("attribute access in a placeholder")
+            self.keys.append(key)
+            expr = f"{expr}[K[{len(self.keys) - 1}]]"
+        spec_expr = self.string(spec, depth - 1) if spec else "''"
+        conv = "none" if conversion is None else self.literal(conversion)
+        return f"F({expr}, {conv}, {spec_expr})"
+
+    def string(self, fmt: str, depth: int) -> str:
+        """A jinja2 expression producing `fmt` formatted (depth limits nested specs like Python)."""
+        if depth < 0:
+            raise ValueError("Max string recursion exceeded")
+        parts = []
+        for literal, field_name, spec, conversion in _string.formatter_parser(fmt):
+            if literal:
+                parts.append(self.literal(literal))
+            if field_name is not None:
+                parts.append(self.field(field_name, conversion, spec or "", depth))
+        return " ~ ".join(parts) if parts else "''"
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile_format(fmt: str):
+    translator = _Translator()
+    expression = translator.string(fmt, 1)
+    template = _compile_source("{{ " + expression + " }}")
+    return template, tuple(translator.literals), tuple(translator.keys)
+
+
+@functools.lru_cache(maxsize=1024)
+def _compile_source(source: str):
+    # The source only encodes the shape (literals and keys live in side tables), so strings
+    # with the same shape share one compiled template.
+    return _FORMAT_ENV.from_string(source)
+
+
+def _safe_format(fmt: str, args: tuple) -> str:
+    """`fmt.format(*args)` restricted to item lookups; raises _Refused on any failure."""
+    try:
+        template, literals, keys = _compile_format(fmt)
+        return template.render(A=args, L=literals, K=keys, F=_format_value, none=None)
+    except RecursionError as exc:
+        raise _Refused(str(exc)) from exc
+    except Exception as exc:  # KeyError, IndexError, ValueError, TypeError, SecurityError, ...
+        raise _Refused(str(exc)) from exc
+
+
+def interpolate_text(template: str, values: dict) -> str:
+    """Rasa's `interpolate_text`: `{name}` -> value; any failure leaves `template` as written."""
+    if "{" not in template and "}" not in template:
+        return template
+    translated = _PLACEHOLDER.sub(r"{0[\1]}", template)
+    try:
+        text = _safe_format(translated, (values,))
+    except _Refused:
+        return template
+    if "0[" in text:
+        # A placeholder survived (it was inside an escape `{{...}}`): Rasa then formats the
+        # original with no values, which only succeeds if it holds escapes and no placeholder.
+        try:
+            return _safe_format(template, ({},))
+        except _Refused:
+            return template
+    return text
+
+
+def interpolate(value: Any, values: dict) -> Any:
+    """Interpolate strings inside dicts/lists recursively (keys are left alone)."""
+    if isinstance(value, str):
+        return interpolate_text(value, values)
+    if isinstance(value, dict):
+        return {k: interpolate(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, values) for v in value]
+    return value
+
+
+def render_jinja_text(template: str, slots: dict, extra: Optional[dict] = None) -> str:
+    """Opt-in jinja rendering (`metadata: {rendering: jinja}`): `{{ slots.x }}`; sandboxed."""
+    try:
+        return _compile_jinja(template).render({**(extra or {}), "slots": slots})
+    except Exception:  # syntax errors, SecurityError, undefined operations: keep the text
+        return template
+
+
+@functools.lru_cache(maxsize=1024)
+def _compile_jinja(template: str):
+    return _JINJA_ENV.from_string(template)
+
+
+def _interpolate_jinja(value: Any, slots: dict, extra: Optional[dict]) -> Any:
+    if isinstance(value, str):
+        return render_jinja_text(value, slots, extra)
+    if isinstance(value, dict):
+        return {k: _interpolate_jinja(v, slots, extra) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate_jinja(v, slots, extra) for v in value]
+    return value
+
+
+def _uses_jinja(variation: dict) -> bool:
+    meta = variation.get("metadata")
+    return isinstance(meta, dict) and meta.get("rendering") == "jinja"
+
+
+# ------------------------------------------------------------------------------ rendering
+
+def fill_variation(variation: dict, slots: dict, extra: Optional[dict] = None) -> dict:
+    """A copy of `variation` with its interpolated keys filled from slots (+ extra overrides)."""
+    filled = dict(variation)
+    if _uses_jinja(variation):
+        for key in INTERPOLATED_KEYS:
+            if key in filled:
+                filled[key] = _interpolate_jinja(filled[key], slots, extra)
+        return filled
+    values = {**slots, **(extra or {})}
+    if not values:  # Rasa skips interpolation entirely when there is nothing to fill in
+        return filled
+    for key in INTERPOLATED_KEYS:
+        if key in filled:
+            filled[key] = interpolate(filled[key], values)
+    return filled
+
+
+def bot_from_draft(draft: dict) -> dict:
+    """Split a message draft into the bot dict: data keys + everything else as metadata.
+
+    Like Rasa, a message with an image and no attachment records the image as attachment too.
+    """
+    rest = dict(draft)
+    bot = {key: rest.pop(key, None) for key in ("text", "elements", "quick_replies", "buttons")}
+    attachment = rest.pop("attachment", None)
+    bot["image"] = rest.pop("image", None)
+    bot["attachment"] = attachment or bot["image"]
+    bot["custom"] = rest.pop("custom", None)
+    bot["metadata"] = rest
+    return bot
+
+
+def _render_draft(response: model.Response, slots: dict, channel: Optional[str],
+                  rng: random.Random, extra: Optional[dict]) -> Optional[dict]:
+    variation = select_variation(response, slots, channel, rng)
+    if variation is None:
+        return None
+    draft = fill_variation(variation, slots, extra)
+    draft["utter_action"] = response.name
+    return draft
+
+
+def render_response(response: model.Response, slots: dict, channel: Optional[str],
+                    rng: random.Random, extra: Optional[dict] = None) -> Optional[dict]:
+    """Render `response` as a bot message dict, or None when no variation is eligible."""
+    draft = _render_draft(response, slots, channel, rng, extra)
+    return None if draft is None else bot_from_draft(draft)
+
+
+def render_action_response(entry: dict, domain: model.Domain, slots: dict,
+                           channel: Optional[str], rng: random.Random) -> Optional[dict]:
+    """One item of an action server's `responses` list -> bot dict (§10.2 point 2), or None."""
+    if not isinstance(entry, dict):
+        return None
+    entry = dict(entry)
+    name = entry.pop("response", None)
+    if name:
+        response = domain.response(name) if isinstance(name, str) else None
+        if response is None:
+            return None
+        # The entry's remaining keys (text=None, buttons=[], custom kwargs...) are all passed as
+        # interpolation arguments, as Rasa does, so they override equally named slots.
+        draft = _render_draft(response, slots, channel, rng, entry)
+        if draft is None:
+            return None
+    else:
+        draft = {}
+    buttons = entry.pop("buttons", None) or []
+    if buttons:
+        draft["buttons"] = list(draft.get("buttons") or []) + list(buttons)
+    draft.update({k: v for k, v in entry.items() if v})
+    return bot_from_draft(draft)
+
+
+# ------------------------------------------------------------------------------ REST output
+
+def _rest(recipient_id: str, **fields: Any) -> dict:
+    message = {"recipient_id": recipient_id}
+    message.update((k, v) for k, v in fields.items() if v is not None)
+    return message
+
+
+def to_rest_messages(bot: dict, recipient_id: str) -> list[dict]:
+    """The REST channel's messages for one bot message (§9.2), in Rasa's order."""
+    text = bot.get("text")
+    image = bot.get("image")
+    attachment = bot.get("attachment")
+    if attachment == image:   # the attachment is only the image copied over (see bot_from_draft)
+        attachment = None
+    out: list[dict] = []
+    if bot.get("quick_replies"):
+        out.append(_rest(recipient_id, text=text, buttons=bot["quick_replies"]))
+    elif bot.get("buttons"):
+        out.append(_rest(recipient_id, text=text, buttons=bot["buttons"]))
+    elif text:
+        for part in str(text).strip().split("\n\n"):
+            out.append(_rest(recipient_id, text=part))
+    if bot.get("custom"):
+        out.append(_rest(recipient_id, custom=bot["custom"]))
+    if image:
+        out.append(_rest(recipient_id, image=image))
+    if attachment:
+        out.append(_rest(recipient_id, attachment=attachment))
+    for element in bot.get("elements") or ():
+        if isinstance(element, dict):
+            title = f"{element.get('title', '')} : {element.get('subtitle', '')}"
+            out.append(_rest(recipient_id, text=title, buttons=element.get("buttons", [])))
+    return out

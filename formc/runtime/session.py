@@ -1,0 +1,200 @@
+"""The conversation state: the only mutable runtime object, bounded in size, JSON-serialisable.
+
+It holds what Rasa's tracker would derive from its whole event log, but kept incrementally:
+slots, the active loop and its flags, the latest message/action, the last `window` dialogue
+states (+ whether they reach the session start), a rewind stack, the loop-collapse anchor
+(§8.3), the last 3 user intents for the two-stage fallback, pending reminders and a capped
+event history for the tracker API. Turn 10,000 carries exactly as much as turn 1.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass, field, fields
+from typing import Any, Optional
+
+from ..dialogue.state import DState
+
+log = logging.getLogger("formc.runtime")
+
+SCHEMA = 1
+REWIND = None                 # marker in fallback_intents: a rewind occupies a position
+
+# Fields restored by a rewind (the "applied" conversation); history/reminders are not.
+CORE_FIELDS = (
+    "slots", "active_loop", "loop_rejected", "loop_interrupted", "loop_trigger", "latest_message",
+    "latest_action", "last_rejected", "paused", "window", "window_complete", "user_sub",
+    "anchor", "turn_slot_events", "session_slots", "reprompts",
+)
+
+
+@dataclass
+class Session:
+    sender_id: str
+    digest: str = ""
+    started: bool = False
+    slots: dict = field(default_factory=dict)
+    active_loop: Optional[str] = None
+    loop_rejected: bool = False
+    loop_interrupted: bool = False
+    loop_trigger: Optional[dict] = None
+    latest_message: Optional[dict] = None
+    latest_input_channel: Optional[str] = None
+    latest_action: Optional[str] = None
+    last_rejected: Optional[str] = None
+    followups: list = field(default_factory=list)
+    paused: bool = False
+    window: list = field(default_factory=list)          # DState before each applied action
+    window_complete: bool = True                        # window reaches the session start
+    user_sub: Optional[tuple] = None                    # (intent, entity labels) of applied view
+    anchor: Optional[dict] = None                       # last happy-path loop run (§8.3)
+    snapshots: list = field(default_factory=list)       # rewind stack (core fields)
+    pending_snapshot: Optional[dict] = None             # state before the last action_listen
+    fallback_intents: list = field(default_factory=list)
+    turn_slot_events: list = field(default_factory=list)  # slot events since the user message
+    session_slots: dict = field(default_factory=dict)   # slots set this session (carry-over)
+    reprompts: dict = field(default_factory=dict)       # formc re-prompt counters per slot
+    last_user_time: Optional[float] = None
+    latest_event_time: Optional[float] = None
+    reminders: list = field(default_factory=list)
+    history: list = field(default_factory=list)         # capped event log
+    history_limit: int = 200
+    turns: int = 0
+
+    # ----------------------------------------------------------------------------- copies
+    def copy(self) -> "Session":
+        """A copy safe to mutate (events are never mutated in place, so lists are shallow)."""
+        new = copy.copy(self)
+        for name in ("followups", "window", "snapshots", "fallback_intents", "turn_slot_events",
+                     "history", "reminders"):
+            setattr(new, name, list(getattr(self, name)))
+        new.slots = copy.deepcopy(self.slots)
+        new.session_slots = copy.deepcopy(self.session_slots)
+        new.reprompts = dict(self.reprompts)
+        new.latest_message = copy.deepcopy(self.latest_message)
+        return new
+
+    def snapshot(self) -> dict:
+        return {name: copy.deepcopy(getattr(self, name)) for name in CORE_FIELDS}
+
+    def restore(self, snap: dict) -> None:
+        for name in CORE_FIELDS:
+            setattr(self, name, copy.deepcopy(snap[name]))
+
+    def log_event(self, event: dict) -> None:
+        self.history.append(event)
+        if len(self.history) > self.history_limit:
+            del self.history[: len(self.history) - self.history_limit]
+        self.latest_event_time = event.get("timestamp", self.latest_event_time)
+
+    # ---------------------------------------------------------------------- serialisation
+    def to_json(self) -> dict:
+        out: dict[str, Any] = {"schema": SCHEMA}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "window":
+                value = [s.to_json() for s in value]
+            elif f.name == "anchor" and value:
+                value = dict(value, window=[s.to_json() for s in value["window"]],
+                             user_sub=_user_to_json(value["user_sub"]))
+            elif f.name == "user_sub":
+                value = _user_to_json(value)
+            elif f.name == "snapshots":
+                value = [_snap_to_json(s) for s in value]
+            elif f.name == "pending_snapshot" and value:
+                value = _snap_to_json(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict, machine: Any = None) -> "Session":
+        """Rebuild a session; if it was made by another build of the bot (digest differs), keep
+        it when every name it uses still exists, otherwise restart it cleanly (logged)."""
+        session = cls._decode(data)
+        if machine is None or session.digest == getattr(machine, "digest", session.digest):
+            return session
+        problem = incompatibility(session, machine)
+        if problem is None:
+            log.info("conversation %s: bot changed (%s -> %s); continuing, all slot/state names "
+                     "still exist", session.sender_id, session.digest[:12], machine.digest[:12])
+            session.digest = machine.digest
+            window = machine.dialogue.window
+            if len(session.window) > window:
+                session.window = session.window[-window:]
+                session.window_complete = False
+            return session
+        log.warning("conversation %s: bot changed (%s -> %s) and %s; restarting the "
+                    "conversation", session.sender_id, session.digest[:12], machine.digest[:12], problem)
+        fresh = cls(sender_id=session.sender_id, digest=machine.digest,
+                    history_limit=session.history_limit)
+        fresh.history = list(session.history)
+        return fresh
+
+    @classmethod
+    def _decode(cls, data: dict) -> "Session":
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            raise ValueError("not a formc session (unknown schema)")
+        kwargs = {}
+        names = {f.name for f in fields(cls)}
+        for key, value in data.items():
+            if key not in names:
+                continue
+            if key == "window":
+                value = [DState.from_json(s) for s in value]
+            elif key == "anchor" and value:
+                value = dict(value, window=[DState.from_json(s) for s in value["window"]],
+                             user_sub=_user_from_json(value["user_sub"]))
+            elif key == "user_sub":
+                value = _user_from_json(value)
+            elif key == "snapshots":
+                value = [_snap_from_json(s) for s in value]
+            elif key == "pending_snapshot" and value:
+                value = _snap_from_json(value)
+            kwargs[key] = value
+        return cls(**kwargs)
+
+
+def _user_to_json(user: Optional[tuple]):
+    return None if user is None else [user[0], list(user[1])]
+
+
+def _user_from_json(data) -> Optional[tuple]:
+    return None if data is None else (data[0], tuple(data[1]))
+
+
+def _snap_to_json(snap: dict) -> dict:
+    out = dict(snap)
+    out["window"] = [s.to_json() for s in snap["window"]]
+    out["user_sub"] = _user_to_json(snap["user_sub"])
+    if snap.get("anchor"):
+        out["anchor"] = dict(snap["anchor"], window=[s.to_json() for s in snap["anchor"]["window"]],
+                             user_sub=_user_to_json(snap["anchor"]["user_sub"]))
+    return out
+
+
+def _snap_from_json(data: dict) -> dict:
+    out = dict(data)
+    out["window"] = [DState.from_json(s) for s in data["window"]]
+    out["user_sub"] = _user_from_json(data["user_sub"])
+    if data.get("anchor"):
+        out["anchor"] = dict(data["anchor"], window=[DState.from_json(s) for s in data["anchor"]["window"]],
+                             user_sub=_user_from_json(data["anchor"]["user_sub"]))
+    return out
+
+
+def incompatibility(session: Session, machine: Any) -> Optional[str]:
+    """Why a stored session cannot continue on `machine`, or None if it can."""
+    domain = machine.domain
+    slot_names = {s.name for s in domain.slots}
+    missing = sorted(set(session.slots) - slot_names)
+    if missing:
+        return f"slot(s) {', '.join(missing)} no longer exist"
+    if session.active_loop and not (domain.form(session.active_loop)
+                                    or session.active_loop in machine.dialogue.loops):
+        return f"active form '{session.active_loop}' no longer exists"
+    requested = session.slots.get("requested_slot")
+    if session.active_loop and requested and domain.form(session.active_loop) \
+            and requested not in domain.form(session.active_loop).required_slots:
+        return f"form '{session.active_loop}' no longer asks for '{requested}'"
+    return None

@@ -1,0 +1,195 @@
+"""`formc test BOT_DIR [TEST_FILES]`: replay Rasa test stories (§13.2) against the machine.
+
+Replay semantics: user steps are logged with their annotated intent/entities (plus the implicit
+entity slots of §5.3); for each action step the next action is predicted and compared, then
+the *expected* action is logged (actions are not executed); slot_was_set / active_loop steps
+are applied as written. A form predicted where the story wants something else is rejected and
+the prediction repeated (how unhappy paths are tested). Prints a diff per failing story and
+ends with `N passed, N failed`; `--coverage` lists machine transitions never taken.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any, Optional
+
+from . import model
+from .dialogue.expand import _alternatives, _entity_slot_events, step_entities
+from .runtime import events as E
+from .runtime.engine import LISTEN, Ctx, Engine
+
+
+def _load(bot_dir: str, test_files: tuple) -> tuple[Any, Optional[model.Project], list]:
+    from .reader import read_project
+    project, diagnostics = read_project(bot_dir, extra_test_paths=tuple(test_files))
+    if project is None or any(d.is_error for d in diagnostics):
+        return None, project, diagnostics
+    try:
+        from .compiler import build_machine
+        machine, more = build_machine(project)
+    except ImportError:          # NLU compiler not available: dialogue-only machine
+        from .artifact import Machine
+        from .dialogue.compile import compile_dialogue
+        dialogue, more = compile_dialogue(project)
+        machine = None if any(d.is_error for d in more) else Machine(
+            os.path.basename(os.path.abspath(bot_dir)), project.digest, project.domain,
+            project.config, project.endpoints, {}, dialogue)
+    return machine, project, diagnostics + more
+
+
+def _selected(project: model.Project, test_files: tuple) -> list:
+    if not test_files:
+        return list(project.tests)
+    wanted = {os.path.abspath(os.path.join(project.root, f)) if not os.path.isabs(f) else f
+              for f in test_files} | {os.path.abspath(f) for f in test_files}
+    out = []
+    for story in project.tests:
+        file = os.path.abspath(story.span.file) if story.span else ""
+        if any(file == w or file.startswith(w.rstrip("/") + "/") for w in wanted):
+            out.append(story)
+    return out
+
+
+class StoryRun:
+    """One expanded test story replayed on a fresh session."""
+
+    def __init__(self, engine: Engine, nlu: Any) -> None:
+        self.engine = engine
+        self.nlu = nlu
+        self.lines: list[str] = []
+        self.failed = False
+        self.nlu_mismatch = False
+        self.transitions: set = set()
+
+    def run(self, steps: list) -> None:
+        engine = self.engine
+        s = engine.new_session("formc-test")
+        ctx = Ctx(time.time())
+        s.started = True
+        for ev in engine.builtins.session_start_events(s, ctx.ts()):
+            engine.apply(s, ev)
+        for step in steps:
+            if isinstance(step, model.UserStep):
+                self._user(s, step, ctx)
+            elif isinstance(step, (model.ActionStep, model.BotStep)):
+                name = step.name if isinstance(step, model.ActionStep) else step.text
+                self._action(s, name, step, ctx)
+            elif isinstance(step, model.SlotStep):
+                for name, value in step.slots:
+                    engine.apply(s, E.slot(name, value, ctx.ts()))
+                self.lines.append(f"  - slot_was_set: {dict(step.slots)}")
+            elif isinstance(step, model.LoopStep):
+                engine.apply(s, E.active_loop(step.name, ctx.ts()))
+                self.lines.append(f"  - active_loop: {step.name}")
+
+    def _user(self, s, step: model.UserStep, ctx) -> None:
+        engine = self.engine
+        if s.latest_action != LISTEN:
+            self._action(s, LISTEN, step, ctx)
+        ents = step_entities(step)
+        intent = step.intent
+        comment = ""
+        if step.text is not None and self.nlu is not None:
+            parsed = self.nlu.parse(step.text)
+            got = (parsed.get("intent") or {}).get("name")
+            if intent and got != intent.split("/")[0] and got != intent:
+                self.nlu_mismatch = True
+                comment = f"   # predicted: {got}: {step.text}"
+        if intent is None and step.text is not None and self.nlu is not None:
+            intent = (self.nlu.parse(step.text).get("intent") or {}).get("name")
+        parse = {"text": step.text, "intent": {"name": (intent or "").split("/")[0] or None,
+                                               "confidence": 1.0}, "entities": ents}
+        engine.apply(s, E.user(step.text, parse, ctx.ts(), "rest", None, None))
+        for ev in _entity_slot_events(engine.domain, ents):
+            engine.apply(s, E.slot(ev.name, ev.value, ctx.ts()))
+        shown = f"user: {step.text!r}, intent: {intent}" if step.text else f"intent: {intent}"
+        self.lines.append(f"  - {shown}{comment}")
+
+    def _action(self, s, expected: str, step, ctx) -> None:
+        engine = self.engine
+        pred = engine.predict(s)
+        if pred.action != expected and s.active_loop and pred.action == s.active_loop:
+            engine.apply(s, E.rejected(pred.action, ctx.ts(), pred.policy, pred.confidence))
+            pred = engine.predict(s)
+        if pred.policy == "followup_action" and s.followups:
+            s.followups.pop(0)
+        where = f" ({step.span})" if getattr(step, "span", None) else ""
+        if pred.action == expected:
+            if pred.transition:
+                self.transitions.add(pred.transition)
+            if expected != LISTEN or step is not None and isinstance(step, model.ActionStep):
+                self.lines.append(f"  - action: {expected}")
+        else:
+            self.failed = True
+            self.lines.append(f"  - action: {expected}   # predicted: {pred.action}{where}  [{pred.why}]")
+        if s.latest_action == LISTEN:
+            engine.apply(s, E.user_featurization(ctx.ts()))
+        engine.apply(s, E.action(expected, ctx.ts(), pred.policy, pred.confidence))
+
+
+def _form_coverage(machine: Any, taken: set, story_steps: list) -> set:
+    """Forms in test stories are not executed; credit their transitions from the steps."""
+    return taken
+
+
+def run_tests(bot_dir: str, test_files: tuple = (), coverage: bool = False,
+              json_out: Optional[str] = None, fail_on_nlu: bool = False, out=None) -> int:
+    out = out or sys.stdout
+    machine, project, diagnostics = _load(bot_dir, tuple(test_files))
+    errors = [d for d in diagnostics if d.is_error]
+    if machine is None or project is None:
+        for d in errors:
+            print(d.render(), file=out)
+        print("0 passed, 1 failed", file=out)
+        return 1
+    import random
+    engine = Engine(machine, random.Random(0))
+    nlu = None
+    if machine.nlu_data:
+        try:
+            nlu = machine.nlu
+        except Exception:  # noqa: BLE001 - NLU is optional for story tests
+            nlu = None
+    passed = failed = 0
+    taken: set = set()
+    for story in _selected(project, tuple(test_files)):
+        for variant, steps in enumerate(_alternatives(story.steps)):
+            run = StoryRun(engine, nlu)
+            run.run(steps)
+            taken |= run.transitions
+            bad = run.failed or (fail_on_nlu and run.nlu_mismatch)
+            label = story.name + (f" (variant {variant + 1})" if variant else "")
+            if bad:
+                failed += 1
+                print(f"FAILED {label} ({story.span})", file=out)
+                print("\n".join(run.lines), file=out)
+            else:
+                passed += 1
+                if run.nlu_mismatch:
+                    print(f"NLU differs in {label}:\n" + "\n".join(l for l in run.lines if "# predicted" in l), file=out)
+    if coverage:
+        _report_coverage(machine, taken, json_out, out)
+    print(f"{passed} passed, {failed} failed", file=out)
+    return 1 if failed else 0
+
+
+def _report_coverage(machine: Any, taken: set, json_out: Optional[str], out) -> None:
+    transitions = machine.dialogue.transitions
+    ids = [t.id for t in transitions]
+    used = [i for i in ids if i in taken]
+    never = [t for t in transitions if t.id not in taken]
+    states_used = {machine.dialogue.transition_by_id[i].source for i in used} | \
+                  {machine.dialogue.transition_by_id[i].target for i in used}
+    print(f"coverage: {len(used)}/{len(ids)} transitions, {len(states_used)}/"
+          f"{len(machine.dialogue.states)} states", file=out)
+    for t in never:
+        print(f"  never taken: {t.id}  {t.why}" + (f"  ({t.span})" if t.span else ""), file=out)
+    if json_out:
+        with open(json_out, "w", encoding="utf-8") as handle:
+            json.dump({"transitions_total": len(ids), "transitions_taken": sorted(used),
+                       "transitions_never_taken": sorted(t.id for t in never),
+                       "states_total": len(machine.dialogue.states),
+                       "states_visited": sorted(states_used)}, handle, indent=2, sort_keys=True)

@@ -1,0 +1,152 @@
+"""Validation rules that need the compiled machine (control states and transitions) -> F62x.
+
+F620 warning  a form that nothing activates: its states are unreachable
+F621 warning  an interruption rule shadowed by the form itself: at some requested slot the form
+              takes the rule's intent as the slot value, so the rule never fires there
+F622 warning  a rule that repeats an earlier rule step for step: it never adds anything
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from . import model
+from .errors import Reporter, Span
+from .graph_view import LISTENING
+
+
+def check_machine(machine: Any, project: Optional[model.Project] = None) -> list:
+    rep = Reporter()
+    dialogue = machine.dialogue
+    transitions = tuple(getattr(dialogue, "transitions", ()))
+    unreachable_forms(machine, transitions, project, rep)
+    shadowed_by_form(machine, transitions, rep)
+    repeated_steps(transitions, rep)
+    return rep.diagnostics
+
+
+def _span(text: str) -> Optional[Span]:
+    if not text:
+        return None
+    parts = text.rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return Span(parts[0], int(parts[1]), int(parts[2]))
+    return Span(text)
+
+
+def _rule_actions(transitions) -> set[str]:
+    return {a for t in transitions if t.id.startswith("rule:") for a in t.actions}
+
+
+def reachable_states(machine: Any, extra_actions: frozenset = frozenset()) -> set[str]:
+    """States reachable from `listening`. A transition guarded by a predicted action (form
+    activation, two-stage fallback) counts only when some rule runs that action."""
+    transitions = tuple(machine.dialogue.transitions)
+    actions = _rule_actions(transitions) | set(extra_actions)
+    enabled = []
+    for t in transitions:
+        needed = (t.guard or {}).get("action")
+        if t.id.startswith("fallback:") and t.id != "fallback:core":
+            needed = "action_two_stage_fallback"
+        if needed and needed not in actions:
+            continue
+        enabled.append(t)
+    seen = {LISTENING}
+    frontier = [LISTENING]
+    while frontier:
+        here = frontier.pop()
+        for t in enabled:
+            if t.source == here and t.target not in seen:
+                seen.add(t.target)
+                frontier.append(t.target)
+    return seen
+
+
+def unreachable_forms(machine: Any, transitions, project, rep: Reporter) -> None:
+    story_actions = set()
+    if project is not None:
+        for story in project.stories:
+            for step in story.steps:
+                if isinstance(step, model.ActionStep):
+                    story_actions.add(step.name)
+    seen = reachable_states(machine, frozenset(story_actions))
+    reported = set()
+    for state in machine.dialogue.states:
+        if state.kind != "form" or state.id in seen or state.form in reported:
+            continue
+        reported.add(state.form)
+        form = machine.domain.form(state.form)
+        rep.warning("F620", f"form '{state.form}' is never activated: no rule or story runs it, so "
+                    f"its {len(form.required_slots) if form else 0} state(s) are unreachable",
+                    form.span if form else None,
+                    f"add a rule: '- intent: ...' then '- action: {state.form}' and "
+                    f"'- active_loop: {state.form}'")
+
+
+def _applies(mapping: model.SlotMapping, form: str, slot: str) -> bool:
+    if not mapping.conditions:
+        return True
+    return any((not c.has_active_loop or c.active_loop == form)
+               and c.requested_slot in (None, slot) for c in mapping.conditions)
+
+
+def _takes_intent(mapping: model.SlotMapping, intent: str) -> bool:
+    """Does this mapping fill the slot from any message of `intent` (whatever its entities)?"""
+    if intent in mapping.not_intent:
+        return False
+    if mapping.type == "from_text":
+        return not mapping.intent or intent in mapping.intent
+    if mapping.type == "from_intent":
+        return intent in mapping.intent
+    return False
+
+
+def shadowed_by_form(machine: Any, transitions, rep: Reporter) -> None:
+    domain = machine.domain
+    reported = set()
+    for t in transitions:
+        guard = t.guard or {}
+        loop, intent = guard.get("active_loop"), guard.get("intent")
+        if not t.id.startswith("rule:") or not loop or not intent:
+            continue
+        form = domain.form(loop)
+        if form is None or intent in form.ignored_intents:
+            continue
+        for slot_name in form.required_slots:
+            slot = domain.slot(slot_name)
+            if slot is None:
+                continue
+            mapping = next((m for m in slot.mappings
+                            if _applies(m, form.name, slot_name) and _takes_intent(m, intent)), None)
+            key = (t.why, slot_name)
+            if mapping is None or key in reported:
+                continue
+            reported.add(key)
+            rep.warning("F621", f"{t.why} never fires while '{form.name}' asks for "
+                        f"'{slot_name}': the form takes any '{intent}' message as the value of "
+                        f"'{slot_name}' ({mapping.type} mapping)", _span(t.span),
+                        f"add '{intent}' to not_intent of that mapping, or to ignored_intents of "
+                        f"'{form.name}'")
+
+
+def repeated_steps(transitions, rep: Reporter) -> None:
+    """A rule whose every step is a step of one earlier rule (shared prefixes are fine: two rules
+    may start alike and differ later; a rule that never differs adds nothing)."""
+    steps: dict[str, list] = {}
+    first_of: dict[str, Any] = {}
+    for t in transitions:
+        if not t.id.startswith("rule:") or set(t.actions) <= {"action_listen"}:
+            continue
+        key = (t.source, repr(sorted((t.guard or {}).items())), t.actions)
+        steps.setdefault(t.why, []).append(key)
+        first_of.setdefault(t.why, t)
+    earlier: list[tuple[str, set]] = []
+    for why, keys in steps.items():
+        wanted = set(keys)
+        same = next((other for other, have in earlier if wanted <= have), None)
+        if same is not None:
+            t = first_of[why]
+            rep.warning("F622", f"{why} repeats {same} ({first_of[same].span}) step for step: it "
+                        "never makes the bot do anything the other does not",
+                        _span(t.span), "remove the duplicate or make the rules differ")
+        earlier.append((why, wanted))

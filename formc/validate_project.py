@@ -1,0 +1,289 @@
+"""Validation rules on the project model (what `rasa data validate` checks, plus form checks) -> F6xx.
+
+One function per rule, each taking the Project and a Reporter. They complement formc/check.py
+(F23x/F24x, run by the compiler) and never repeat its findings. Codes are stable:
+
+F603 warning domain intent without NLU examples
+F604 warning one example text labelled with different intents
+F606 warning domain intent never used by a story, rule, slot mapping or form
+F608 warning response never used
+F609 info    config.yml without `language` / `assistant_id` (Rasa only warns, never fails)
+F610 warning intent with too few NLU examples
+F611 error   a form's required slot that no slot mapping can fill
+F612 error   a form's required slot with no way to ask for it (no utter_ask_ / action_ask_)
+F613 warning one lookup-table entry listed under two different entities
+F614 info    a form without a re-prompt limit (formc extension `formc: {max_reprompts: N}`)
+F615 error   `on_reprompt_limit` naming an unknown action
+
+Unknown actions, intents, slots and loops in stories/rules (Rasa's "actions/forms/intents in
+stories" checks) are reported by the dialogue compiler (formc/dialogue/compile.py, F401-F404);
+rule conflicts by the same compiler (F406). F601, F602, F605 and F607 are therefore unused.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable, Iterator
+
+from . import model
+from .errors import INFO, Diagnostic, Reporter, Span
+
+MIN_EXAMPLES = 2          # Rasa's own threshold: "Minimum is 2, training may fail"
+PLACEHOLDER_ASSISTANT_ID = "placeholder_default"
+# Responses that built-in actions utter (action_default_fallback, two-stage fallback).
+BUILTIN_RESPONSES = ("utter_default", "utter_ask_rephrase")
+
+
+def check_project(project: model.Project) -> list[Diagnostic]:
+    """Entry point: every F6xx project rule; returns the findings."""
+    rep = Reporter()
+    for rule in (intents_without_examples, repeated_examples, unused_intents, unused_responses,
+                 config_keys, too_few_examples, unfillable_slots, unaskable_slots,
+                 lookup_collisions, reprompt_limits):
+        rule(project, rep)
+    return rep.diagnostics
+
+
+def _did_you_mean(name: str, options: Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(options), n=1)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _info(rep: Reporter, code: str, message: str, span, hint: str = "") -> None:
+    rep.diagnostics.append(Diagnostic(INFO, code, message, span, hint))
+
+
+# ----------------------------------------------------------------------------- story walking
+
+def _steps(story: model.Story) -> Iterator:
+    """Every step of a story, `or` alternatives flattened, rule conditions included."""
+    for step in tuple(story.condition) + tuple(story.steps):
+        if isinstance(step, model.OrStep):
+            yield from step.alternatives
+        else:
+            yield step
+
+
+def _training(project: model.Project) -> tuple[model.Story, ...]:
+    return tuple(s for s in project.stories if not s.is_test)
+
+
+def _response_names(project: model.Project) -> set[str]:
+    return {r.name for r in project.domain.responses}
+
+
+def _retrieval_bases(project: model.Project) -> set[str]:
+    """`utter_faq` for responses `utter_faq/...`: a retrieval action."""
+    return {r.name.split("/", 1)[0] for r in project.domain.responses if "/" in r.name}
+
+
+# ------------------------------------------------------------------------------------ rules
+
+def _example_counts(project: model.Project) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for example in project.nlu.examples:
+        base = example.intent.split("/", 1)[0]
+        counts[base] = counts.get(base, 0) + 1
+    return counts
+
+
+def intents_without_examples(project: model.Project, rep: Reporter) -> None:
+    counts = _example_counts(project)
+    for intent in project.domain.intents:
+        if intent.name in model.DEFAULT_INTENTS or counts.get(intent.name):
+            continue
+        rep.warning("F603", f"intent '{intent.name}' has no NLU examples: the NLU can never "
+                    "predict it (only '/" + intent.name + "' payloads reach it)", intent.span,
+                    f"add examples under '- intent: {intent.name}' in data/nlu.yml")
+
+
+def repeated_examples(project: model.Project, rep: Reporter) -> None:
+    first: dict[str, model.NluExample] = {}
+    reported: set[tuple[str, str]] = set()
+    for example in project.nlu.examples:
+        key = " ".join(example.text.split()).casefold()
+        seen = first.setdefault(key, example)
+        if seen.intent != example.intent and (key, example.intent) not in reported:
+            reported.add((key, example.intent))
+            where = f" (line {seen.span.line})" if seen.span and seen.span.line else ""
+            rep.warning("F604", f"example '{example.text}' is labelled '{example.intent}' here and "
+                        f"'{seen.intent}'{where}", example.span,
+                        "keep one label: the same text cannot mean two intents")
+
+
+
+def _intents_used(project: model.Project) -> set[str]:
+    used = set()
+    for story in _training(project):
+        for step in _steps(story):
+            if isinstance(step, model.UserStep) and step.intent:
+                used.add(step.intent.split("/", 1)[0])
+    # An explicit machine also reacts to intents named by slot mappings and forms.
+    for slot in project.domain.slots:
+        for mapping in slot.mappings:
+            used.update(mapping.intent)
+            used.update(mapping.not_intent)
+    for form in project.domain.forms:
+        used.update(form.ignored_intents)
+    return used
+
+
+def unused_intents(project: model.Project, rep: Reporter) -> None:
+    used = _intents_used(project)
+    for intent in project.domain.intents:
+        if intent.name not in model.DEFAULT_INTENTS and intent.name not in used:
+            rep.warning("F606", f"intent '{intent.name}' is not used by any story, rule or slot "
+                        "mapping: the bot has no reaction to it", intent.span,
+                        f"write a rule starting with '- intent: {intent.name}', or remove it")
+
+
+
+def _ask_names(form: str, slot: str) -> tuple[str, ...]:
+    return (f"utter_ask_{form}_{slot}", f"utter_ask_{slot}",
+            f"action_ask_{form}_{slot}", f"action_ask_{slot}")
+
+
+def _responses_used(project: model.Project) -> set[str]:
+    used = set(BUILTIN_RESPONSES)
+    for story in _training(project):
+        for step in _steps(story):
+            if isinstance(step, model.ActionStep):
+                used.add(step.name)
+    for form in project.domain.forms:
+        for slot in form.required_slots:
+            used.update(_ask_names(form.name, slot))
+    used.update(a.name for a in project.domain.actions)   # declared as actions: run by name
+    return used
+
+
+def unused_responses(project: model.Project, rep: Reporter) -> None:
+    used = _responses_used(project)
+    for response in project.domain.responses:
+        if response.name in used or response.name.split("/", 1)[0] in used:
+            continue
+        rep.warning("F608", f"response '{response.name}' is never used by a story, rule or form",
+                    response.span, "use it in a rule or story, or remove it")
+
+
+def config_keys(project: model.Project, rep: Reporter) -> None:
+    from .yaml_loader import load_yaml_file
+
+    path = next((os.path.join(project.root, n) for n in ("config.yml", "config.yaml")
+                 if os.path.exists(os.path.join(project.root, n))), None)
+    if path is None:
+        return
+    doc, _diagnostics = load_yaml_file(path)
+    if not isinstance(doc, dict):
+        return
+    span = Span(path, 1, 1)
+    if "language" not in doc:
+        _info(rep, "F609", "config.yml has no 'language'; Rasa assumes 'en'", span,
+              "add 'language: en' (or the bot's language)")
+    assistant_id = doc.get("assistant_id")
+    if assistant_id is None or str(assistant_id) == PLACEHOLDER_ASSISTANT_ID:
+        what = "no 'assistant_id'" if assistant_id is None else "the placeholder 'assistant_id'"
+        where = doc.value_span("assistant_id") if assistant_id is not None else span
+        _info(rep, "F609", f"config.yml has {what}", where or span,
+              "set 'assistant_id' to a unique name for this bot")
+
+
+def too_few_examples(project: model.Project, rep: Reporter) -> None:
+    first: dict[str, model.NluExample] = {}
+    for example in project.nlu.examples:
+        first.setdefault(example.intent, example)
+    counts: dict[str, int] = {}
+    for example in project.nlu.examples:
+        counts[example.intent] = counts.get(example.intent, 0) + 1
+    for intent, count in counts.items():
+        if count < MIN_EXAMPLES:
+            rep.warning("F610", f"intent '{intent}' has only {count} NLU example(s); at least "
+                        f"{MIN_EXAMPLES} are needed to recognise it reliably", first[intent].span,
+                        "add more varied examples")
+
+
+def _can_fill(slot: model.Slot, form: model.Form, project: model.Project) -> bool:
+    actions = {a.name for a in project.domain.actions}
+    for mapping in slot.mappings:
+        conds = mapping.conditions
+        active = (not conds or any(not c.has_active_loop or c.active_loop == form.name
+                                   for c in conds))
+        if not active:
+            continue
+        if mapping.type == "from_trigger_intent":
+            continue       # fills only when the form is activated, never once it asks
+        if mapping.type == "custom" and not (mapping.action and mapping.action in actions):
+            continue
+        return True
+    return f"validate_{form.name}" in actions
+
+
+def unfillable_slots(project: model.Project, rep: Reporter) -> None:
+    domain = project.domain
+    for form in domain.forms:
+        for name in form.required_slots:
+            slot = domain.slot(name)
+            if slot is None or _can_fill(slot, form, project):
+                continue
+            rep.error("F611", f"form '{form.name}' requires slot '{name}', but no slot mapping can "
+                      "fill it while the form is active: the form would ask forever",
+                      slot.span or form.span,
+                      f"add a mapping to '{name}' (e.g. from_entity or from_text), or a "
+                      f"'validate_{form.name}' action that sets it")
+
+
+def unaskable_slots(project: model.Project, rep: Reporter) -> None:
+    domain = project.domain
+    available = _response_names(project) | {a.name for a in domain.actions}
+    for form in domain.forms:
+        for name in form.required_slots:
+            asks = _ask_names(form.name, name)
+            if not any(a in available for a in asks):
+                rep.error("F612", f"form '{form.name}' has no way to ask for slot '{name}'",
+                          form.span, f"add a response '{asks[1]}' (or '{asks[0]}', or a custom "
+                          f"action '{asks[3]}')")
+
+
+def lookup_collisions(project: model.Project, rep: Reporter) -> None:
+    owner: dict[str, model.LookupDef] = {}
+    reported: set[tuple[str, str, str]] = set()
+    for table in project.nlu.lookups:
+        for element in table.elements:
+            key = element.strip().casefold()
+            seen = owner.setdefault(key, table)
+            pair = (key, *sorted((seen.name, table.name)))
+            if seen.name != table.name and pair not in reported:
+                reported.add(pair)
+                rep.warning("F613", f"lookup entry '{element}' is listed under both '{seen.name}' "
+                            f"and '{table.name}': the extractor cannot tell which entity it is",
+                            table.span, "keep the entry in one lookup table")
+
+
+def reprompt_limits(project: model.Project, rep: Reporter) -> None:
+    """A form that asks again and again on unusable answers has no way out for the user.
+    formc's opt-in key: `formc: {max_reprompts: N, on_reprompt_limit: ACTION}` on the form
+    (all its slots) or on a slot."""
+    domain = project.domain
+    known = ({a.name for a in domain.actions} | {r.name for r in domain.responses}
+             | {f.name for f in domain.forms} | set(model.DEFAULT_ACTIONS))
+    for form in domain.forms:
+        _reprompt_action(form.name, form.on_reprompt_limit, form.span, known, rep)
+        if form.max_reprompts is not None:
+            continue
+        open_slots = [n for n in form.required_slots
+                      if not (domain.slot(n) and domain.slot(n).max_reprompts is not None)]
+        if form.required_slots and open_slots:
+            _info(rep, "F614", f"form '{form.name}' has no re-prompt limit for "
+                  f"{', '.join(repr(n) for n in open_slots)}: a user who never gives a usable "
+                  "answer is asked the same question forever", form.span,
+                  "add 'formc: {max_reprompts: 3, on_reprompt_limit: utter_...}' under the form")
+    for slot in domain.slots:
+        _reprompt_action(f"slot '{slot.name}'", slot.on_reprompt_limit, slot.span, known, rep)
+
+
+def _reprompt_action(owner: str, action, span, known: set, rep: Reporter) -> None:
+    if action and action not in known:
+        rep.error("F615", f"{owner}: on_reprompt_limit names '{action}', which is not a response "
+                  "or action of the domain", span,
+                  _did_you_mean(action, known) or "name a response (utter_...) or an action")
