@@ -46,6 +46,7 @@ async def main() -> None:
     agent = Agent(machine, seed=1)
     stored = None
     lat: list[float] = []
+    core: list[float] = []
     sizes: list[int] = []
     now = 1_700_000_000.0
     started = time.perf_counter()
@@ -54,7 +55,9 @@ async def main() -> None:
         now += 1
         t0 = time.perf_counter()
         session = Session.from_json(json.loads(stored), machine) if stored else None
+        t1 = time.perf_counter()
         result = await agent.handle_message(session, "bench", text, now=now, parse_data=parse)
+        core.append((time.perf_counter() - t1) * 1e3)
         stored = json.dumps(result.session.to_json())
         lat.append((time.perf_counter() - t0) * 1e3)
         sizes.append(len(stored))
@@ -64,9 +67,11 @@ async def main() -> None:
         if at > args.turns:
             continue
         lo, hi = max(0, at - 100), min(args.turns, at + 100) if at > 1 else 20
-        window = lat[lo:hi]
-        print(f"turn ~{at:>6}: p50 {statistics.median(window):.3f} ms  p99 {pct(window, 0.99):.3f} ms  "
-              f"(state {sizes[at - 1]} bytes)")
+        window, cw = lat[lo:hi], core[lo:hi]
+        print(f"turn ~{at:>6}: core p50 {statistics.median(cw):.3f} ms p99 {pct(cw, 0.99):.3f} ms | "
+              f"with JSON load+save p50 {statistics.median(window):.3f} ms p99 {pct(window, 0.99):.3f} ms"
+              f"  (state {sizes[at - 1]} B)")
+    print(f"core only: {len(core) / (sum(core) / 1e3):.0f} turns/s")
     print(f"overall: p50 {statistics.median(lat):.3f} ms  p99 {pct(lat, 0.99):.3f} ms  "
           f"{args.turns / total:.0f} turns/s (incl. JSON save+load per turn)")
     print(f"serialized session: min {min(sizes)} B  max {max(sizes)} B  last {sizes[-1]} B")

@@ -21,6 +21,7 @@ from .graph_view import (View, ViewEdge, build_view, dom_id, edge_label, filter_
 FORMATS = ("dot", "svg", "png")
 FORM_FILL = "#eef4ff"
 FALLBACK_FILL = "#fff4e5"
+STORY_FILL = "#eefaf0"
 UNCOVERED = "#a0a8b4"
 
 
@@ -35,10 +36,15 @@ def _attrs(**attrs) -> str:
 
 
 def coverage_counts(data: dict) -> dict[str, int]:
-    """Coverage JSON -> {transition id: times taken}. Accepts {"transitions": {id: n}} (formc's
-    shape), a list of taken ids, or the same under a "coverage" key."""
+    """Coverage JSON -> {transition id: times taken}. Accepts what `formc test --coverage --json`
+    writes ({"transitions_taken": [ids], "transitions_never_taken": [ids], ...}), the minimal
+    {"transitions": {id: count}} or {"transitions": [ids]}, or any of them under "coverage"."""
     if isinstance(data, dict) and "coverage" in data and "transitions" not in data:
         data = data["coverage"]
+    if isinstance(data, dict) and "transitions_taken" in data:
+        counts = {str(t): 0 for t in data.get("transitions_never_taken") or ()}
+        counts.update({str(t): 1 for t in data.get("transitions_taken") or ()})
+        return counts
     table = data.get("transitions", {}) if isinstance(data, dict) else {}
     if isinstance(table, list):
         counts: dict[str, int] = {}
@@ -79,6 +85,8 @@ def to_dot(view: View, coverage: Optional[dict] = None) -> str:
             clusters.setdefault(f"form {state.form}", []).append(line)
         elif state.kind == "fallback":
             clusters.setdefault("fallback", []).append(line)
+        elif state.kind == "story":
+            clusters.setdefault("stories", []).append(line)
         else:
             top.append(line)
     edges: list[str] = []
@@ -110,7 +118,7 @@ def to_dot(view: View, coverage: Optional[dict] = None) -> str:
                 style=style.get("dash", "").lstrip(",")))
     out.extend(top)
     for name in clusters:
-        fill = FALLBACK_FILL if name == "fallback" else FORM_FILL
+        fill = {"fallback": FALLBACK_FILL, "stories": STORY_FILL}.get(name, FORM_FILL)
         out.append(f"  subgraph {quote('cluster_' + dom_id(name))} {{")
         out.append("    graph " + _attrs(label=name, style="rounded,filled", fillcolor=fill,
                                           color="#9fb3c8"))
@@ -123,7 +131,8 @@ def to_dot(view: View, coverage: Optional[dict] = None) -> str:
 
 def _state_attrs(state, view: View) -> str:
     shape = "doublecircle" if state.id == view.initial else (
-        "ellipse" if state.kind == "form" else "octagon" if state.kind == "fallback" else "circle")
+        "ellipse" if state.kind in ("form", "story") else
+        "octagon" if state.kind == "fallback" else "circle")
     return _attrs(id="state_" + dom_id(state.id), label=state.label, shape=shape,
                   style="filled", fillcolor="#ffffff", tooltip=state.id)
 

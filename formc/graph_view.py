@@ -20,7 +20,7 @@ LISTENING = "listening"
 class ViewState:
     id: str
     label: str
-    kind: str                      # listening | form | fallback | other
+    kind: str                      # listening | form | fallback | story | other
     form: str = ""
     slot: str = ""
     match: tuple = ()              # ((tracker key, value), ...): how the chat page recognises it
@@ -31,7 +31,7 @@ class ViewEdge:
     id: str                        # the first transition's id
     source: str
     target: str
-    kind: str                      # rule | form | fallback | other
+    kind: str                      # rule | form | fallback | story | other
     trigger: str                   # what the user does (intent, entities) or "" for bot steps
     guard: str                     # conditions (slots, loop, conversation start, ...)
     actions: tuple[str, ...]
@@ -88,6 +88,12 @@ def _view_state(state: Any) -> ViewState:
         label = "fallback: please rephrase"
         match = (("active_loop", "action_two_stage_fallback"),
                  ("prev_action", "action_default_ask_rephrase"))
+    elif state.kind == "story":
+        # "story 'X' waits after 'greet' (bot just ran 'utter_greet')" -> a short label
+        ran = re.search(r"bot just ran '([^']+)'", state.description or "")
+        label = f"{state.id}\nafter {ran.group(1)}" if ran else state.id
+        match = (("active_loop", None), ("prev_action", ran.group(1))) if ran else ()
+        kind = "story"
     else:
         label = state.id
         match = ()
@@ -96,7 +102,7 @@ def _view_state(state: Any) -> ViewState:
 
 def _kind(t: Any) -> str:
     prefix = t.id.split(":", 1)[0]
-    return prefix if prefix in ("rule", "form", "fallback") else "other"
+    return prefix if prefix in ("rule", "form", "fallback", "story") else "other"
 
 
 def _edge(chain: list, domain: Any) -> ViewEdge:
@@ -169,8 +175,10 @@ def describe_slot(name: str, feature: Any, domain: Any = None) -> str:
             options.append("__other__")
         if 1.0 in values and len(values) == len(options):
             return f"{name}={options[values.index(1.0)]}"
-    if kind == "float" and len(values) == 2:
-        return f"{name}~{values[1]:g}"
+    if kind == "float" and len(values) == 2 and slot is not None:
+        # the feature is (value - min) / (max - min), capped: show the value again
+        value = slot.min_value + float(values[1]) * (slot.max_value - slot.min_value)
+        return f"{name}={round(value, 3):g}"
     return f"{name} set"
 
 

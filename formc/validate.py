@@ -1,4 +1,4 @@
-"""`formc validate BOT_DIR`: bot dir -> every finding (reader, checks, compiler, F6xx) -> report + exit code.
+"""`formc validate BOT_DIR`: bot dir -> every finding (reader, checks, compiler, F6xx) -> report.
 
 Runs the same stages as `formc compile` (so it finds exactly what a build would refuse) and adds
 the validation-only rules of formc/validate_project.py (project model) and
@@ -41,9 +41,9 @@ def validate_bot(bot_dir: str) -> list[Diagnostic]:
 
 
 def _build(project):
-    """build_machine with a training-free intent scorer: validation needs the NLU's findings
-    (bad regexes, synonym clashes, ...) but not its weights, and a pre-commit hook cannot wait
-    for logistic regression to converge."""
+    """build_machine with a training-free intent scorer (tfidf): validation needs the NLU's
+    findings (bad regexes, synonym clashes, ...) but not its weights, and a pre-commit hook
+    cannot wait for logistic regression to converge."""
     from dataclasses import fields, replace
 
     from .compiler import build_machine

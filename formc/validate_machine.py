@@ -34,15 +34,18 @@ def _span(text: str) -> Optional[Span]:
     return Span(text)
 
 
-def _rule_actions(transitions) -> set[str]:
-    return {a for t in transitions if t.id.startswith("rule:") for a in t.actions}
+def _activations(transitions) -> set[str]:
+    """Actions some rule runs from outside their own loop (a form run while it is already
+    active is the form continuing, not starting)."""
+    return {a for t in transitions if t.id.startswith("rule:") for a in t.actions
+            if (t.guard or {}).get("active_loop") != a}
 
 
 def reachable_states(machine: Any, extra_actions: frozenset = frozenset()) -> set[str]:
     """States reachable from `listening`. A transition guarded by a predicted action (form
-    activation, two-stage fallback) counts only when some rule runs that action."""
+    activation, two-stage fallback) counts only when some rule starts that action."""
     transitions = tuple(machine.dialogue.transitions)
-    actions = _rule_actions(transitions) | set(extra_actions)
+    actions = _activations(transitions) | set(extra_actions)
     enabled = []
     for t in transitions:
         needed = (t.guard or {}).get("action")
@@ -62,14 +65,20 @@ def reachable_states(machine: Any, extra_actions: frozenset = frozenset()) -> se
     return seen
 
 
+def _story_activations(project) -> set[str]:
+    """Forms a story starts: `- action: F` directly followed by `- active_loop: F`."""
+    out = set()
+    for story in project.stories if project is not None else ():
+        steps = list(story.steps)
+        for step, after in zip(steps, steps[1:]):
+            if (isinstance(step, model.ActionStep) and isinstance(after, model.LoopStep)
+                    and after.name == step.name):
+                out.add(step.name)
+    return out
+
+
 def unreachable_forms(machine: Any, transitions, project, rep: Reporter) -> None:
-    story_actions = set()
-    if project is not None:
-        for story in project.stories:
-            for step in story.steps:
-                if isinstance(step, model.ActionStep):
-                    story_actions.add(step.name)
-    seen = reachable_states(machine, frozenset(story_actions))
+    seen = reachable_states(machine, frozenset(_story_activations(project)))
     reported = set()
     for state in machine.dialogue.states:
         if state.kind != "form" or state.id in seen or state.form in reported:

@@ -1,4 +1,4 @@
-"""Validation rules on the project model (what `rasa data validate` checks, plus form checks) -> F6xx.
+"""Validation rules on the project model (`rasa data validate` checks + form checks) -> F6xx.
 
 One function per rule, each taking the Project and a Reporter. They complement formc/check.py
 (F23x/F24x, run by the compiler) and never repeat its findings. Codes are stable:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from .rules import RuleIndex, RuleKey
 
@@ -49,7 +50,8 @@ class DialogueMachine:
     unhappy_keys: tuple = ()          # RuleKey whose action is a loop-unhappy-path marker
     loops: tuple = ()                 # action names that are loops (forms, two-stage fallback)
     window: int = 1                   # dialogue states the engine must keep (longest key)
-    memo_keys: tuple = ()             # RuleKey learned from stories (MemoizationPolicy)
+    memo_keys: tuple = ()             # RuleKey from stories (fallback memo, memo_simple)
+    memo: Any = None                  # formc.dialogue.memo.StoryMemo when built (issue #5)
     version: int = 1
     extra: dict = field(default_factory=dict)
 
@@ -63,12 +65,18 @@ class DialogueMachine:
             "rule_keys": [k.to_json() for k in self.rule_keys],
             "unhappy_keys": [k.to_json() for k in self.unhappy_keys],
             "memo_keys": [k.to_json() for k in self.memo_keys],
+            **({"memo": self.memo.to_json()} if self.memo is not None else {}),
             "extra": self.extra,
         }
 
     @classmethod
     def from_json(cls, d: dict) -> "DialogueMachine":
+        memo = None
+        if d.get("memo"):
+            from .memo import StoryMemo
+            memo = StoryMemo.from_json(d["memo"])
         return cls(
+            memo=memo,
             states=tuple(ControlState(**s) for s in d.get("states", ())),
             transitions=tuple(Transition(t["id"], t["source"], t["target"], dict(t["guard"]),
                                          tuple(t["actions"]), t["why"], t.get("span", ""))

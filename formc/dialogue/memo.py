@@ -1,47 +1,256 @@
-"""MemoizationPolicy lookup table (§5.7): stories -> exact (last max_history states) -> action.
+"""Story memo (MemoizationPolicy, §5.7): a conversation's recent dialogue states -> the action
+the training stories take next, or None.
 
-A minimal, exact form so bots whose dialogues live in stories work; issue #5 extends it
-(augmented memoization, rule-only turn hiding). Keys are DState tuples like rule keys.
-Stories with checkpoints are not joined here (only self-contained stories are memorised).
+The memo is a trie (prefix automaton) over memo keys: with `max_history` None a key is the
+whole history since the session start, so the trie is the story prefix tree (linear in the
+stories' total length); with max_history N the keys are the last N states. Ambiguous keys (two
+stories disagree) carry no action, as in Rasa. Lookup is pure: the engine hands in its window
+of dialogue states, this module rebuilds the view memoization sees (rule-only turns, slots and
+loops hidden, §5.6) and, for AugmentedMemoizationPolicy, retries with the history cut at
+earlier action boundaries.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Optional
 
-from .. import model
-from .expand import applied, states_and_actions, story_events
-from .rules import RuleKey
+from .state import SNS, DState
 
-
-def memo_keys(project: model.Project, loops: set, used: dict, max_history: Optional[int]) -> tuple:
-    table: dict[tuple, tuple[str, str, str]] = {}
-    ambiguous: set = set()
-    for story in project.training_stories:
-        if any(isinstance(step, model.CheckpointStep) for step in story.steps):
-            continue
-        for events in story_events(story, project.domain):
-            pairs = states_and_actions(applied(events, loops), project.domain, used)
-            states = [s for s, _a in pairs]
-            for i, (_state, action) in enumerate(pairs):
-                if i == 0 and action.name == "action_listen":
-                    pass
-                start = 0 if max_history is None else max(0, i + 1 - max_history)
-                key = tuple(states[start:i + 1])
-                if key in table and table[key][0] != action.name:
-                    ambiguous.add(key)
-                table.setdefault(key, (action.name, story.name, str(action.span) if action.span else ""))
-    return tuple(RuleKey(k, v[0], v[1], v[2], 0) for k, v in table.items() if k not in ambiguous)
+LISTEN = "action_listen"
+MEMO_CONFIDENCE = 1.0
 
 
-def memo_lookup(index: dict, states: tuple, complete: bool, max_history: Optional[int]) -> Optional[RuleKey]:
-    """Exact lookup of the conversation's last states (all of them when max_history is None)."""
-    if max_history is None:
-        if not complete:
+@dataclass(frozen=True)
+class MemoHit:
+    action: str
+    story: str
+    span: str
+    transition: str
+    cut: int = 0                      # states dropped by augmented truncation (0 = exact)
+
+
+@dataclass(frozen=True)
+class StoryMemo:
+    """The compiled memo table plus what its runtime view needs."""
+
+    policy: str = "MemoizationPolicy"          # or AugmentedMemoizationPolicy
+    max_history: Optional[int] = None
+    augmented: bool = False
+    states: tuple = ()                # interned DStates
+    stories: tuple = ()               # story names (nodes refer to them by index)
+    nodes: tuple = ()                 # (parent, state idx, action|None, story idx, span, transition)
+    max_key: int = 0                  # longest key, in states
+    window: int = 0                   # dialogue states the session must keep for lookups
+    initial_slots: tuple = ()         # slot features of the domain's initial values
+    rule_only_slots: tuple = ()
+    rule_only_loops: tuple = ()
+    hidden_rules: tuple = ()          # indices into DialogueMachine.rule_keys unused by stories
+    hidden_loops: tuple = ()          # loops whose happy-path runs no story shows
+
+    # ------------------------------------------------------------------ serialisation
+    def to_json(self) -> dict:
+        return {
+            "policy": self.policy, "max_history": self.max_history, "augmented": self.augmented,
+            "states": [s.to_json() for s in self.states], "stories": list(self.stories),
+            "nodes": [_node_json(n) for n in self.nodes], "max_key": self.max_key,
+            "window": self.window,
+            "initial_slots": [[n, v if isinstance(v, str) else list(v)] for n, v in self.initial_slots],
+            "rule_only_slots": list(self.rule_only_slots),
+            "rule_only_loops": list(self.rule_only_loops),
+            "hidden_rules": list(self.hidden_rules), "hidden_loops": list(self.hidden_loops),
+        }
+
+    @classmethod
+    def from_json(cls, d: Optional[dict]) -> "StoryMemo":
+        if not d:
+            return cls()
+        nodes = []
+        for n in d.get("nodes", ()):
+            n = list(n) + [None, 0, "", ""][len(n) - 2:] if len(n) < 6 else list(n)
+            nodes.append((int(n[0]), int(n[1]), n[2], int(n[3]), str(n[4]), str(n[5])))
+        return cls(
+            policy=d.get("policy", "MemoizationPolicy"), max_history=d.get("max_history"),
+            augmented=bool(d.get("augmented", False)),
+            states=tuple(DState.from_json(s) for s in d.get("states", ())),
+            stories=tuple(d.get("stories", ())), nodes=tuple(nodes),
+            max_key=int(d.get("max_key", 0)), window=int(d.get("window", 0)),
+            initial_slots=tuple((n, v if isinstance(v, str) else tuple(v))
+                                for n, v in d.get("initial_slots", ())),
+            rule_only_slots=tuple(d.get("rule_only_slots", ())),
+            rule_only_loops=tuple(d.get("rule_only_loops", ())),
+            hidden_rules=tuple(int(i) for i in d.get("hidden_rules", ())),
+            hidden_loops=tuple(d.get("hidden_loops", ())),
+        )
+
+    # ------------------------------------------------------------------------ lookup
+    @cached_property
+    def _state_index(self) -> dict:
+        return {s: i for i, s in enumerate(self.states)}
+
+    @cached_property
+    def _children(self) -> dict:
+        return {(n[0], n[1]): i for i, n in enumerate(self.nodes)}
+
+    def lookup(self, key: tuple) -> Optional[MemoHit]:
+        """The action memorized for exactly this state sequence (None: unknown or ambiguous)."""
+        node = -1
+        index, children = self._state_index, self._children
+        for state in key:
+            idx = index.get(state)
+            if idx is None:
+                return None
+            node = children.get((node, idx))
+            if node is None:
+                return None
+        if node < 0:
             return None
-        key = states
-    else:
-        if len(states) < max_history and not complete:
+        _p, _s, action, story, span, tid = self.nodes[node]
+        if action is None:
             return None
-        key = states[-max_history:]
-    return index.get(key)
+        return MemoHit(action, self.stories[story], span, tid)
+
+    def hidden_keys(self, rule_keys: tuple) -> set:
+        cache = self.__dict__.setdefault("_hidden_cache", {})
+        key = id(rule_keys)
+        if key not in cache:
+            cache.clear()
+            cache[key] = {rule_keys[i] for i in self.hidden_rules if i < len(rule_keys)}
+        return cache[key]
+
+    def predict(self, states: tuple, complete: bool, rule_index: Any, rule_keys: tuple) -> Optional[MemoHit]:
+        """Memoization on the engine's window (`complete`: it reaches the session start)."""
+        if not self.nodes or not states:
+            return None
+        flags = self._hide_flags(states, rule_index, self.hidden_keys(rule_keys))
+        n = self.max_history
+        if n is not None or complete:
+            view = self._view(states, flags)
+            key = tuple(view[-n:]) if n else tuple(view)
+            hit = self.lookup(key) if len(key) <= self.max_key else None
+            if hit is not None or not self.augmented:
+                return hit
+        elif not self.augmented:
+            return None                 # unlimited history, window overflowed: no story is this long
+        return self._truncated(states, flags)
+
+    # ----------------------------------------------------------------- memo view (§5.6)
+    def _hide_flags(self, states: tuple, rule_index: Any, hidden: set) -> list:
+        """Per state: was the action taken after it a rule-only turn (hide_rule_turn)? Known from
+        the rules themselves: the engine lets a matching rule win, so the rule that matches the
+        history before an action and predicts that action is the one that produced it."""
+        flags = []
+        hidden_loops = set(self.hidden_loops)
+        for i in range(len(states) - 1):
+            state, nxt = states[i], states[i + 1].prev_action
+            loop = state.active_loop if state.active_loop != SNS else None
+            if loop and nxt == loop and state.prev_action != loop:
+                flags.append(loop in hidden_loops)
+                continue
+            if not hidden:
+                flags.append(False)
+                continue
+            best = rule_index.best(states[:i + 1])
+            flags.append(best is not None and best.action == nxt and best in hidden)
+        flags.append(False)
+        return flags
+
+    def _clean(self, state: DState) -> DState:
+        if self.rule_only_slots and state.slots:
+            drop = set(self.rule_only_slots)
+            state = state._replace(slots=tuple(p for p in state.slots if p[0] not in drop))
+        if self.rule_only_loops and state.active_loop in self.rule_only_loops:
+            state = state._replace(active_loop=None)
+        return state
+
+    def _view(self, states, flags) -> list:
+        """Rasa's states_for_tracker_history with ignore_rule_only_turns (§5.6): hidden turns
+        vanish, the next visible state inherits the last visible prev_action and user input."""
+        out: list = []
+        last_prev: Optional[str] = None
+        was_hidden = False
+        for state, flag in zip(states, flags):
+            if not was_hidden:
+                last_prev = state.prev_action
+            if not (state.active_loop and state.prev_action == state.active_loop):
+                was_hidden = flag
+            if was_hidden:
+                continue
+            state = self._clean(state)
+            if out and state.prev_action != LISTEN:
+                state = state._replace(intent=out[-1].intent, entities=out[-1].entities)
+            if last_prev:
+                state = state._replace(prev_action=last_prev)
+            out.append(state)
+        return out
+
+    # ------------------------------------------------------ AugmentedMemoizationPolicy
+    def _truncated(self, states: tuple, flags: list) -> Optional[MemoHit]:
+        """Retry with the history cut before each later action, replayed from a fresh tracker:
+        slots back at their initial values, no active loop, no user message until one is
+        heard after the cut (what Rasa's truncated tracker sees)."""
+        n, count = self.max_history, len(states)
+        start = 0
+        if n:
+            for k in range(count - 2 - n, -1, -1):   # trim to > n actions, starting at a listen
+                if states[k + 1].prev_action == LISTEN:
+                    start = k
+                    break
+        tried = None
+        initial = dict(self.initial_slots)
+        for k in range(start, count - 1):
+            sub = [DState()]
+            changed: set = set()
+            loop_changed = heard = False
+            before = states[k]
+            for j in range(k + 1, count):
+                cur = states[j]
+                heard = heard or cur.prev_action == LISTEN
+                old, new = dict(before.slots), dict(cur.slots)
+                changed |= {name for name in set(old) | set(new) if old.get(name) != new.get(name)}
+                loop_changed = loop_changed or cur.active_loop != before.active_loop
+                before = cur
+                if not heard:
+                    sub.append(DState(prev_action=cur.prev_action,
+                                      active_loop=cur.active_loop if loop_changed else None))
+                    continue
+                slots = dict(initial)
+                for name in changed:
+                    if name in new:
+                        slots[name] = new[name]
+                    else:
+                        slots.pop(name, None)
+                sub.append(cur._replace(slots=tuple(sorted(slots.items())),
+                                        active_loop=cur.active_loop if loop_changed else None))
+            view = self._view(sub, [flags[k]] + flags[k + 1:])
+            key = tuple(view[-n:]) if n else tuple(view)
+            if key == tried or len(key) > self.max_key:
+                continue
+            tried = key
+            hit = self.lookup(key)
+            if hit is not None:
+                return MemoHit(hit.action, hit.story, hit.span, hit.transition, cut=k + 1)
+        return None
+
+
+def _node_json(n: tuple) -> list:
+    parent, state, action, story, span, tid = n
+    if action is None and not tid:
+        return [parent, state]
+    return [parent, state, action, story, span, tid]
+
+
+def story_prediction(engine: Any, s: Any, states: tuple) -> Any:
+    """The engine's memoization step: a Prediction when the stories know the next action."""
+    memo = getattr(engine.dialogue, "memo", None)
+    if memo is None or not memo.nodes or not getattr(engine.policies, "has_memoization", True):
+        return None
+    hit = memo.predict(states, s.window_complete, engine.dialogue.rule_index, engine.dialogue.rule_keys)
+    if hit is None or s.last_rejected == hit.action:      # a rejected action scores 0 (§5.8)
+        return None
+    from ..runtime.engine import Prediction
+
+    how = f"history cut after {hit.cut} state(s), " if hit.cut else ""
+    return Prediction(hit.action, memo.policy, MEMO_CONFIDENCE,
+                      why=f"story '{hit.story}' ({how}{hit.span})", transition=hit.transition or None)

@@ -127,8 +127,9 @@ class Extractor:
             isw = [_word(c) for c in t]
             cjk = [is_cjk(c) for c in t] if not self.cjk_boundaries else [False] * n
             bound = [(i > 0 and isw[i - 1]) != (i < n and isw[i]) for i in range(n + 1)]
-            ends = [e for e in range(1, n + 1) if bound[e] or cjk[e - 1]]
-            starts = [s for s in range(n) if bound[s] or cjk[s]]
+            # next to a CJK character (inside or outside the element) no \b is required
+            ends = [e for e in range(1, n + 1) if bound[e] or cjk[e - 1] or (e < n and cjk[e])]
+            starts = [s for s in range(n) if bound[s] or cjk[s] or (s > 0 and cjk[s - 1])]
         else:
             ends = list(range(1, n + 1))
             starts = list(range(n))

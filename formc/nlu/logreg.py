@@ -42,20 +42,40 @@ class SparseRows:
         self.colptr = np.zeros(n_cols + 1, dtype=np.int64)
         np.cumsum(counts, out=self.colptr[1:])
 
-    def dot(self, W: np.ndarray) -> np.ndarray:
+        self._buffers: dict = {}
+
+    def _buffer(self, name: str, shape: tuple) -> np.ndarray:
+        # Reused scratch space: allocating big temporaries on every L-BFGS evaluation costs
+        # more than the arithmetic (page faults), so each shape is allocated once.
+        buf = self._buffers.get((name, shape))
+        if buf is None:
+            buf = self._buffers[(name, shape)] = np.empty(shape)
+        return buf
+
+    def dot(self, W: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """X @ W for W of shape (n_cols, k)."""
-        out = np.zeros((self.n_rows, W.shape[1]))
+        k = W.shape[1]
+        if out is None:
+            out = np.empty((self.n_rows, k))
+        out.fill(0.0)
         if self.data.size:
-            prod = W[self.indices] * self.data[:, None]
+            prod = self._buffer("rows", (self.data.size, k))
+            np.take(W, self.indices, axis=0, out=prod)
+            prod *= self.data[:, None]
             nonempty = self.indptr[:-1] < self.indptr[1:]
             out[nonempty] = np.add.reduceat(prod, self.indptr[:-1][nonempty], axis=0)
         return out
 
-    def tdot(self, R: np.ndarray) -> np.ndarray:
+    def tdot(self, R: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """X^T @ R for R of shape (n_rows, k)."""
-        out = np.zeros((self.n_cols, R.shape[1]))
+        k = R.shape[1]
+        if out is None:
+            out = np.empty((self.n_cols, k))
+        out.fill(0.0)
         if self.data.size:
-            prod = R[self.csc_rows] * self.csc_data[:, None]
+            prod = self._buffer("cols", (self.data.size, k))
+            np.take(R, self.csc_rows, axis=0, out=prod)
+            prod *= self.csc_data[:, None]
             nonempty = self.colptr[:-1] < self.colptr[1:]
             out[nonempty] = np.add.reduceat(prod, self.colptr[:-1][nonempty], axis=0)
         return out
@@ -96,22 +116,25 @@ def fit(X: SparseRows, y: list[int], n_classes: int, C: float = 1.0, max_iter: i
     onehot = np.zeros((len(y_arr), k))
     onehot[np.arange(len(y_arr)), y_arr] = 1.0
 
+    G = np.empty((n_feat + 1, k))
+    raw = np.empty((len(y_arr), k))
+
     def fun(w):
         W = w.reshape(n_feat + 1, k)
         coef, b = W[:n_feat], W[n_feat]
-        raw = X.dot(coef) + b
+        X.dot(coef, out=raw)
+        np.add(raw, b, out=raw)
         mx = raw.max(axis=1, keepdims=True)
         ex = np.exp(raw - mx)
         tot = ex.sum(axis=1, keepdims=True)
         lse = (np.log(tot) + mx)[:, 0]
         loss_i = lse - (raw * onehot).sum(axis=1)
-        prob = ex / tot
-        grad_i = sw[:, None] * (prob - onehot)
-        f = float(sw @ loss_i) + 0.5 * l2 * float((coef * coef).sum())
-        G = np.empty_like(W)
-        G[:n_feat] = X.tdot(grad_i) + l2 * coef
+        grad_i = sw[:, None] * (ex / tot - onehot)
+        f = float(sw @ loss_i) + 0.5 * l2 * float(np.einsum("ij,ij->", coef, coef))
+        X.tdot(grad_i, out=G[:n_feat])
+        G[:n_feat] += l2 * coef
         G[n_feat] = grad_i.sum(axis=0)
-        return f, G.ravel()
+        return f, G.reshape(-1)
 
     w, iters = minimize(fun, np.zeros((n_feat + 1) * k), max_iter=max_iter, pgtol=tol)
     W = w.reshape(n_feat + 1, k)

@@ -301,7 +301,8 @@ class Engine:
 
     def _on_entities(self, s: Session, ev: dict) -> None:
         if s.latest_action == LISTEN and s.latest_message is not None:
-            s.latest_message["entities"] = list(s.latest_message.get("entities") or []) + list(ev.get("entities") or [])
+            s.latest_message = dict(s.latest_message, entities=list(s.latest_message.get("entities") or [])
+                                    + list(ev.get("entities") or []))
 
     def _on_reminder(self, s: Session, ev: dict) -> None:
         from .reminders import reminder_from_event
@@ -347,20 +348,34 @@ class Engine:
                 return Prediction(LISTEN, "RulePolicy", 0.0, why=f"{why}; '{action}' was just rejected")
             return Prediction(action, "RulePolicy", 1.0, extra, why,
                               transition=f"rule:{best.rule}:{best.action}:{len(best.states)}")
-        if self.dialogue.memo_keys:
-            from ..dialogue.memo import memo_lookup
-            hit = memo_lookup(self.dialogue.memo_index, states, s.window_complete,
-                              self.dialogue.extra.get("memo_max_history"))
-            if hit is not None and hit.action != s.last_rejected:
-                return Prediction(hit.action, "MemoizationPolicy", 1.0, extra,
-                                  f"story '{hit.rule}' ({hit.span})")
+        story = self._story_prediction(s, states, extra)
+        if story is not None:
+            return story
         if self.policies.enable_fallback_prediction:
             name = self.policies.core_fallback_action_name
             if s.last_rejected == name:
                 return Prediction(LISTEN, "RulePolicy", 0.0, why="core fallback was rejected")
             return Prediction(name, "RulePolicy", self.policies.core_fallback_threshold, extra,
-                              why="no rule matched: core fallback", transition="fallback:core")
-        return Prediction(LISTEN, "RulePolicy", 0.0, why="no rule matched")
+                              why="core fallback: no rule or story matches", transition="fallback:core")
+        return Prediction(LISTEN, "RulePolicy", 0.0, why="no rule or story matches (fallback prediction disabled)")
+
+    def _story_prediction(self, s: Session, states: tuple, extra: list) -> Optional[Prediction]:
+        """MemoizationPolicy: the StoryMemo (issue #5) when built, else the simple exact table."""
+        memo = getattr(self.dialogue, "memo", None)
+        if memo is not None and getattr(memo, "nodes", ()):
+            from ..dialogue.memo import story_prediction
+            pred = story_prediction(self, s, states)
+            if pred is not None and extra:
+                pred.events = list(extra)
+            return pred
+        if self.dialogue.memo_keys:
+            from ..dialogue.memo_simple import memo_lookup
+            hit = memo_lookup(self.dialogue.memo_index, states, s.window_complete,
+                              self.dialogue.extra.get("memo_max_history"))
+            if hit is not None and hit.action != s.last_rejected:
+                return Prediction(hit.action, "MemoizationPolicy", 1.0, extra,
+                                  f"story '{hit.rule}' ({hit.span})")
+        return None
 
     def _form_transition(self, s: Session) -> Optional[str]:
         requested = s.slots.get("requested_slot")

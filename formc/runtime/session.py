@@ -69,18 +69,20 @@ class Session:
         for name in ("followups", "window", "snapshots", "fallback_intents", "turn_slot_events",
                      "history", "reminders"):
             setattr(new, name, list(getattr(self, name)))
-        new.slots = copy.deepcopy(self.slots)
-        new.session_slots = copy.deepcopy(self.session_slots)
+        new.slots = dict(self.slots)
+        new.session_slots = dict(self.session_slots)
         new.reprompts = dict(self.reprompts)
-        new.latest_message = copy.deepcopy(self.latest_message)
+        new.anchor = _shallow(self.anchor)
         return new
 
     def snapshot(self) -> dict:
-        return {name: copy.deepcopy(getattr(self, name)) for name in CORE_FIELDS}
+        """Core fields, copied one level deep: values inside (DStates, slot values, messages)
+        are never mutated in place by the runtime, only replaced."""
+        return {name: _shallow(getattr(self, name)) for name in CORE_FIELDS}
 
     def restore(self, snap: dict) -> None:
         for name in CORE_FIELDS:
-            setattr(self, name, copy.deepcopy(snap[name]))
+            setattr(self, name, _shallow(snap[name]))
 
     def log_event(self, event: dict) -> None:
         self.history.append(event)
@@ -153,6 +155,14 @@ class Session:
                 value = _snap_from_json(value)
             kwargs[key] = value
         return cls(**kwargs)
+
+
+def _shallow(value: Any) -> Any:
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
 
 
 def _user_to_json(user: Optional[tuple]):

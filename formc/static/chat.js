@@ -149,6 +149,12 @@
     const ids = new Set(graph.states.map((s) => s.id));
     const named = turnState(turn);
     if (named && ids.has(named)) return named;
+    // The last transition the turn took (when the server records them) ends where we are.
+    const taken = takenIds(turn);
+    for (let i = taken.length - 1; i >= 0; i--) {
+      const edge = graph.transitions.find((e) => e.ids.includes(taken[i]));
+      if (edge && ids.has(edge.target)) return edge.target;
+    }
     let best = null;
     let bestScore = -1;
     for (const s of graph.states) {
@@ -184,7 +190,7 @@
     const svg = $("graph").querySelector("svg");
     if (!svg) return;
     svg.querySelectorAll(".node.current").forEach((n) => n.classList.remove("current"));
-    svg.querySelectorAll(".edge.taken").forEach((n) => n.classList.remove("taken"));
+    svg.querySelectorAll(".taken").forEach((n) => n.classList.remove("taken"));
     const state = graph && graph.states.find((s) => s.id === stateId);
     $("current-state").textContent = state ? state.label : "(start)";
     document.body.dataset.state = stateId || "";
@@ -201,6 +207,20 @@
     }
   }
 
+  // Transition ids of a stored turn: its own "transitions" list, the trace's, or per step.
+  function takenIds(turn) {
+    if (!turn) return [];
+    const t = turn.trace;
+    const ids = [];
+    if (Array.isArray(turn.transitions)) ids.push(...turn.transitions);
+    if (t && !Array.isArray(t) && Array.isArray(t.transitions)) ids.push(...t.transitions);
+    const steps = Array.isArray(t) ? t : (t && Array.isArray(t.steps) ? t.steps : []);
+    for (const step of steps) {
+      if (step && typeof step.transition === "string") ids.push(step.transition);
+    }
+    return ids.filter((id) => typeof id === "string");
+  }
+
   // Edges taken in the last turn: by transition id when the trace has them, else by the rule
   // ("why") and action each trace step reports.
   function takenEdges(turn) {
@@ -208,10 +228,7 @@
     const t = turn && turn.trace;
     if (!graph || !t) return out;
     const steps = Array.isArray(t) ? t : (Array.isArray(t.steps) ? t.steps : []);
-    const ids = Array.isArray(t.transitions) ? t.transitions.slice() : [];
-    for (const step of steps) {
-      if (step && typeof step.transition === "string") ids.push(step.transition);
-    }
+    const ids = takenIds(turn);
     for (const e of graph.transitions) {
       if (e.ids.some((id) => ids.includes(id))) { out.add(e.dom); continue; }
       for (const step of steps) {
@@ -252,6 +269,13 @@
       box.appendChild(builtinLayout(graph));
       box.dataset.renderer = "builtin";
     }
+    // Fit the whole machine into the panel; the Zoom button shows it at natural size.
+    const shown = box.querySelector("svg");
+    if (shown && !shown.getAttribute("viewBox")) {
+      shown.setAttribute("viewBox", "0 0 " + shown.getAttribute("width") + " " + shown.getAttribute("height"));
+    }
+    box.classList.add("fit");
+    $("zoom").addEventListener("click", () => box.classList.toggle("fit"));
   }
 
   // A simple layered layout: breadth-first layers from the initial state, one column per layer.

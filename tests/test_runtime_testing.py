@@ -1,0 +1,46 @@
+"""`formc test`: corpus bots' test stories pass; a wrong story fails with a diff; coverage."""
+
+import io
+import json
+import os
+
+import pytest
+
+from formc.testing import run_tests
+
+from runtime_helpers import CORPUS
+
+
+@pytest.mark.parametrize("bot", ["rasa-init-moodbot", "formbot", "rules", "responseselectorbot"])
+def test_corpus_test_stories_pass(bot):
+    out = io.StringIO()
+    code = run_tests(os.path.join(CORPUS, bot), out=out)
+    assert code == 0, out.getvalue()
+    assert out.getvalue().strip().splitlines()[-1].endswith("0 failed")
+
+
+def test_failing_story_prints_diff_and_coverage(tmp_path):
+    bot = os.path.join(CORPUS, "formbot")
+    bad = tmp_path / "test_bad.yml"
+    bad.write_text("""version: "3.1"
+stories:
+- story: wrong greeting
+  steps:
+  - intent: greet
+  - action: utter_noworries
+""")
+    out = io.StringIO()
+    report = tmp_path / "cov.json"
+    code = run_tests(bot, (str(bad),), coverage=True, json_out=str(report), out=out)
+    text = out.getvalue()
+    assert code == 1
+    assert "FAILED wrong greeting" in text and "# predicted: utter_greet" in text
+    assert text.strip().splitlines()[-1] == "0 passed, 1 failed"
+    data = json.loads(report.read_text())
+    assert "rule:Greet user:utter_greet:1" in data["transitions_never_taken"]
+    assert "never taken:" in text
+    out = io.StringIO()
+    assert run_tests(bot, coverage=True, json_out=str(report), out=out) == 0
+    data = json.loads(report.read_text())
+    assert "rule:Greet user:utter_greet:1" in data["transitions_taken"]
+    assert "form:restaurant_form:submit" not in data["transitions_taken"]   # forms are not run in tests
