@@ -141,8 +141,21 @@ def machine_to_document(machine: Machine, root: str = "") -> dict:
         "config": to_data(machine.config, root),
         "endpoints": to_data(machine.endpoints, root),
         "nlu": machine.nlu_data,
-        "dialogue": to_data(machine.dialogue, root),
+        "dialogue": _relative_spans(to_data(machine.dialogue, root), root),
     }
+
+
+def _relative_spans(value: Any, root: str) -> Any:
+    """The dialogue keeps spans as "file:line:col" text: make those files relative to the bot."""
+    prefix = root.rstrip("/") + "/" if root else ""
+    if not prefix:
+        return value
+    if isinstance(value, dict):
+        return {k: (v[len(prefix):] if k == "span" and isinstance(v, str) and v.startswith(prefix)
+                    else _relative_spans(v, root)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relative_spans(v, root) for v in value]
+    return value
 
 
 def dumps_machine(machine: Machine, root: str = "") -> bytes:

@@ -100,7 +100,8 @@ def to_dot(view: View, coverage: Optional[dict] = None) -> str:
                 id="t_" + dom_id(edge.id), shape="box", style="rounded" + style.get("dash", ""),
                 label=label, color=style.get("color"), fontcolor=style.get("color"),
                 tooltip=edge.why, fontsize="9")
-            cluster = form_of.get(edge.source)
+            cluster = form_of.get(edge.source) or (
+                edge.form if any(s.form == edge.form for s in view.states) else "")
             if cluster:
                 clusters.setdefault(f"form {cluster}", []).append(line)
             else:

@@ -38,6 +38,7 @@ class ViewEdge:
     why: str
     transition_ids: tuple[str, ...]
     spans: tuple[str, ...] = ()
+    form: str = ""                 # the form this step belongs to (active loop or form run)
 
 
 @dataclass(frozen=True)
@@ -117,10 +118,13 @@ def _edge(chain: list, domain: Any) -> ViewEdge:
     for t in chain:
         actions.extend(a for a in t.actions if a != "action_listen")
     trigger, conditions = describe_guard(guard, domain)
+    forms = {f.name for f in getattr(domain, "forms", ())}
+    loop = guard.get("active_loop") or first.guard.get("action") or guard.get("prev_action")
     return ViewEdge(id=first.id, source=first.source, target=first.target, kind=_kind(first),
                     trigger=trigger, guard=conditions, actions=tuple(actions), why=first.why,
                     transition_ids=tuple(t.id for t in chain),
-                    spans=tuple(sorted({t.span for t in chain if t.span})))
+                    spans=tuple(sorted({t.span for t in chain if t.span})),
+                    form=loop if loop in forms else "")
 
 
 # ------------------------------------------------------------------------------ guards

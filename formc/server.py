@@ -8,6 +8,7 @@ rendering live here; turns run in `server_turns.Conversations`, errors are shape
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import itertools
 import json
@@ -96,6 +97,7 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
     @app.before_server_start
     async def _open(app_):
         await store.open()
+        _freeze_heap()
         app_.ctx.ticker = asyncio.ensure_future(_tick(app_))
 
     @app.before_server_stop
@@ -132,6 +134,7 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
         if wanted.get("at", 0) > bot.loaded_at and wanted.get("digest") != bot.machine.digest:
             loaded_, path_ = _load_machine(wanted["path"])
             conv.bot = Bot(loaded_, path_, endpoints)
+            _freeze_heap()
             log.info(json.dumps({"event": "model_loaded", "path": path_, "by": "another worker"}))
 
     # ------------------------------------------------------------ auth, CORS, errors
@@ -345,6 +348,7 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
             raise bad_request(f"model_file {path!r} could not be loaded: {e}",
                               field="model_file") from None
         conv.bot = Bot(loaded_, path_, endpoints)
+        _freeze_heap()
         await store.set_meta("model", json.dumps({"path": os.path.abspath(path_),
                                                   "digest": loaded_.digest, "at": time.time()}))
         log.info(json.dumps({"event": "model_loaded", "path": path_}))
@@ -366,6 +370,14 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
     from .chatpage import register_chat_routes   # /chat: the browser page (formc/chatpage.py)
     register_chat_routes(app, lambda: conv.bot.machine, auth_token)
     return app
+
+
+def _freeze_heap() -> None:
+    """Move everything loaded so far (the machine's NLU tables, Sanic, jinja2) out of the
+    garbage collector's reach: a full collection over those tables costs ~10 ms, which a
+    turn would otherwise pay every few dozen requests."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _maybe_await(value):

@@ -116,26 +116,28 @@ def shadowed_by_form(machine: Any, transitions, rep: Reporter) -> None:
     for t in transitions:
         guard = t.guard or {}
         loop, intent = guard.get("active_loop"), guard.get("intent")
-        if not t.id.startswith("rule:") or not loop or not intent:
+        if not t.id.startswith("rule:") or not loop or not intent or t.why in reported:
             continue
         form = domain.form(loop)
         if form is None or intent in form.ignored_intents:
             continue
+        taken: list[tuple[str, str]] = []          # (slot, mapping type)
         for slot_name in form.required_slots:
             slot = domain.slot(slot_name)
-            if slot is None:
-                continue
-            mapping = next((m for m in slot.mappings
+            mapping = next((m for m in (slot.mappings if slot else ())
                             if _applies(m, form.name, slot_name) and _takes_intent(m, intent)), None)
-            key = (t.why, slot_name)
-            if mapping is None or key in reported:
-                continue
-            reported.add(key)
-            rep.warning("F621", f"{t.why} never fires while '{form.name}' asks for "
-                        f"'{slot_name}': the form takes any '{intent}' message as the value of "
-                        f"'{slot_name}' ({mapping.type} mapping)", _span(t.span),
-                        f"add '{intent}' to not_intent of that mapping, or to ignored_intents of "
-                        f"'{form.name}'")
+            if mapping is not None:
+                taken.append((slot_name, mapping.type))
+        if not taken:
+            continue
+        reported.add(t.why)
+        names = ", ".join(f"'{n}'" for n, _ in taken)
+        kinds = "/".join(sorted({k for _, k in taken}))
+        value = f"the value of {names}" if len(taken) == 1 else "their value"
+        rep.warning("F621", f"{t.why} never fires while '{form.name}' asks for {names}: the form "
+                    f"takes any '{intent}' message as {value} ({kinds} mapping)", _span(t.span),
+                    f"add '{intent}' to not_intent of that mapping, or to ignored_intents of "
+                    f"'{form.name}'")
 
 
 def repeated_steps(transitions, rep: Reporter) -> None:

@@ -179,3 +179,25 @@ def test_rule_fields_and_or_steps():
     assert [a.intent for a in story.steps[0].alternatives] == ["affirm", "thanks"]
     assert story.steps[2].slots == (("name", model.FILLED),)
     assert str(rule.steps[0].span) == "r.yml:10:13"
+
+
+def test_formc_reprompt_extension_on_forms_and_slots():
+    domain, rep = domain_of("""
+        slots:
+          n:
+            type: text
+            mappings: [{type: from_text}]
+            formc: {max_reprompts: 2, on_reprompt_limit: utter_give_up_n}
+        forms:
+          f:
+            required_slots: [n]
+            formc: {max_reprompts: 3, on_reprompt_limit: action_deactivate_loop}
+          g:
+            required_slots: [n]
+            formc: {max_reprompts: 0}
+        """)
+    assert domain.form("f").max_reprompts == 3
+    assert domain.form("f").on_reprompt_limit == "action_deactivate_loop"
+    assert (domain.slot("n").max_reprompts, domain.slot("n").on_reprompt_limit) == (2, "utter_give_up_n")
+    bad = [d for d in rep.diagnostics if d.code == "F219"]
+    assert len(bad) == 1 and bad[0].span.line == 13 and "whole number >= 1" in bad[0].message

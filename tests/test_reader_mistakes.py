@@ -107,7 +107,7 @@ CASES = [
     ("rule condition with an intent", {"domain.yml": DOMAIN_OK, "data/rules.yml":
                                        "rules:\n- rule: r\n  condition:\n  - intent: greet\n"
                                        "  steps:\n  - intent: greet\n  - action: utter_greet\n"},
-     "F405", ("data/rules.yml", 4, 13), "a rule condition may only hold 'active_loop' and 'slot_was_set'"),
+     "F424", ("data/rules.yml", 4, 13), "a rule condition may only hold 'active_loop' and 'slot_was_set'"),
 ]
 
 

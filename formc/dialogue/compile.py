@@ -37,18 +37,22 @@ def _check_story(story: model.Story, domain: model.Domain, policies: model.Polic
     kind = story.kind
     user_turns = 0
 
-    def visit(step) -> None:
+    def visit(step, count: bool = True) -> None:
         nonlocal user_turns
         if isinstance(step, model.OrStep):
+            if any(isinstance(alt, model.UserStep) for alt in step.alternatives):
+                user_turns += 1          # one user turn, whichever alternative
             for alt in step.alternatives:
-                visit(alt)
+                visit(alt, False)
             return
         if isinstance(step, model.UserStep):
-            user_turns += 1
+            user_turns += 1 if count else 0
             base = (step.intent or "").split("/")[0]
             if step.intent and base not in intents:
-                rep.error("F402", f"{kind} '{story.name}' uses intent '{step.intent}', which is not "
-                          "declared in the domain", step.span, "add it under `intents:` in domain.yml")
+                # a warning, as in Rasa: training goes on, the step can simply never match
+                rep.warning("F402", f"{kind} '{story.name}' uses intent '{step.intent}', which is "
+                            "not declared in the domain", step.span,
+                            "add it under `intents:` in domain.yml")
         elif isinstance(step, model.ActionStep):
             if step.name not in actions:
                 rep.error("F401", f"{kind} '{story.name}' runs action '{step.name}', which is not a "
@@ -57,8 +61,9 @@ def _check_story(story: model.Story, domain: model.Domain, policies: model.Polic
         elif isinstance(step, model.SlotStep):
             for name, _value in step.slots:
                 if name not in slots:
-                    rep.error("F403", f"{kind} '{story.name}' sets slot '{name}', which is not "
-                              "declared in the domain", step.span, "declare it under `slots:`")
+                    rep.warning("F403", f"{kind} '{story.name}' sets slot '{name}', which is "
+                                "not declared in the domain (Rasa ignores such slot events)",
+                                step.span, "declare it under `slots:`")
         elif isinstance(step, model.LoopStep):
             if step.name and step.name not in loops:
                 rep.error("F404", f"{kind} '{story.name}' names active_loop '{step.name}', which is "

@@ -60,10 +60,16 @@ def build_control(domain: model.Domain, per_rule: list) -> tuple[tuple, tuple]:
         transitions.append(Transition(tid, src, dst, {}, (), why))
 
     seen = set()
+    with_transitions = set()
+    for story, keys in per_rule:
+        for states_key, action in keys:
+            if action.name != "action_listen" or states_key[-1].prev_action in ("action_listen", None):
+                with_transitions.add(story.name)
     for story, keys in per_rule:
         for states_key, action in keys:
             last = states_key[-1]
-            if action.name == "action_listen" and last.prev_action not in ("action_listen", None):
+            if (action.name == "action_listen" and last.prev_action not in ("action_listen", None)
+                    and story.name in with_transitions):
                 continue
             tid = f"rule:{story.name}:{action.name}:{len(states_key)}"
             if tid in seen:

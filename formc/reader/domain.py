@@ -25,7 +25,7 @@ SLOT_CLASS_TYPES = {
     "floatslot": "float", "listslot": "list", "anyslot": "any", "unfeaturizedslot": "any",
 }
 SLOT_KEYS = {"type", "mappings", "initial_value", "influence_conversation", "values", "min_value",
-             "max_value", "auto_fill"}
+             "max_value", "auto_fill", "formc"}
 MAPPING_KEYS = {"type", "entity", "role", "group", "intent", "not_intent", "value", "action",
                 "conditions"}
 
@@ -199,6 +199,7 @@ class DomainReader:
                 continue
             ignored = as_name_list(body.get("ignored_intents"), f"ignored_intents of form '{name}'",
                                    span, self.rep)
+            limit, on_limit = self.reprompt_limit(body.get("formc"), f"form '{name}'", span)
             required = body.get("required_slots")
             slot_blocks: list[tuple[str, Any, Span]] = []
             if "required_slots" not in body:
@@ -207,7 +208,7 @@ class DomainReader:
                                    span, "add 'required_slots: [...]'")
                 # oldest 2.x shape: the form's keys are the slot names
                 slot_blocks = [(str(k), v, body.key_span(k)) for k, v in body.items()
-                               if k != "ignored_intents"]
+                               if k not in ("ignored_intents", "formc")]
             elif isinstance(required, dict):  # 2.x: required_slots: {slot: [mappings]}
                 slot_blocks = [(str(k), v, required.key_span(k)) for k, v in required.items()]
             elif required is None:
@@ -216,7 +217,8 @@ class DomainReader:
                 names = as_name_list(required, f"required_slots of form '{name}'", span, self.rep)
                 spans = [child_span(required, i, span) for i in range(len(names))]
                 self.check_duplicate_slots(name, names, spans)
-                forms.append(model.Form(name, names, ignored, span=span))
+                forms.append(model.Form(name, names, ignored, span=span, max_reprompts=limit,
+                                        on_reprompt_limit=on_limit))
                 continue
             legacy[name] = []
             for slot_name, mappings, slot_span in slot_blocks:
@@ -227,8 +229,25 @@ class DomainReader:
                     legacy[name].extend((slot_name, m) for m in mappings)
             names = tuple(s for s, _m, _sp in slot_blocks)
             self.check_duplicate_slots(name, names, [sp for _s, _m, sp in slot_blocks])
-            forms.append(model.Form(name, names, ignored, span=span))
+            forms.append(model.Form(name, names, ignored, span=span, max_reprompts=limit,
+                                    on_reprompt_limit=on_limit))
         return tuple(forms), legacy, ()
+
+    def reprompt_limit(self, value: Any, owner: str, span: Span):
+        """formc's opt-in `formc: {max_reprompts: N, on_reprompt_limit: ACTION}` (not in Rasa)."""
+        if value is None or not expect_map(value, f"'formc' of {owner}", span, self.rep):
+            return None, None
+        for key in value:
+            if key not in ("max_reprompts", "on_reprompt_limit"):
+                self.rep.warning("F219", f"unknown formc option '{key}' of {owner} is ignored",
+                                 value.key_span(key), "use max_reprompts and on_reprompt_limit")
+        limit = value.get("max_reprompts")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            self.rep.error("F219", f"max_reprompts of {owner} must be a whole number >= 1, found "
+                           f"{describe(limit)}", value.value_span("max_reprompts"))
+            limit = None
+        action = value.get("on_reprompt_limit")
+        return limit, str(action) if action is not None else None
 
     def check_duplicate_slots(self, form: str, names, spans) -> None:
         seen = set()
@@ -258,7 +277,8 @@ class DomainReader:
         for name, d in drafts.items():
             slots.append(model.Slot(
                 name, d["type"], tuple(d["mappings"]), d["initial_value"], d["influence"],
-                d["values"], d["min_value"], d["max_value"], span=d["span"]))
+                d["values"], d["min_value"], d["max_value"], span=d["span"],
+                max_reprompts=d["max_reprompts"], on_reprompt_limit=d["on_reprompt_limit"]))
         names = {s.name for s in slots}
         if forms and "requested_slot" not in names:
             slots.append(model.Slot("requested_slot", "text", (), None, False))
@@ -306,7 +326,9 @@ class DomainReader:
                     mapping = self.mapping(m, name, child_span(raw_mappings, index, span))
                     if mapping:
                         mappings.append(mapping)
+        limit, on_limit = self.reprompt_limit(body.get("formc"), f"slot '{name}'", span)
         return {"type": slot_type, "mappings": mappings, "has_mappings": has_mappings,
+                "max_reprompts": limit, "on_reprompt_limit": on_limit,
                 "initial_value": plain(body.get("initial_value")), "influence": influence,
                 "values": values, "min_value": float(min_value), "max_value": float(max_value),
                 "auto_fill": body.get("auto_fill", True), "span": span}

@@ -39,7 +39,7 @@ class StoryReader:
         out = []
         for index, item in enumerate(items):
             ispan = child_span(items, index, span)
-            if not expect_map(item, f"each {kind}", ispan, self.rep, "F401"):
+            if not expect_map(item, f"each {kind}", ispan, self.rep, "F420"):
                 continue
             story = self.read_block(item, kind)
             if story:
@@ -52,10 +52,10 @@ class StoryReader:
         if name is None or str(name).strip() == "":
             other = "story" if kind == "rule" else "rule"
             if other in item:
-                rep.error("F402", f"a '{other}' entry inside '{kind}s:'", item.key_span(other),
+                rep.error("F421", f"a '{other}' entry inside '{kind}s:'", item.key_span(other),
                           f"move it under '{other}s:'")
             else:
-                rep.warning("F403", f"a {kind} without a name is skipped", item.span,
+                rep.warning("F422", f"a {kind} without a name is skipped", item.span,
                             f"add '{kind}: <name>'")
             return None
         name = str(name)
@@ -64,13 +64,13 @@ class StoryReader:
             {"condition", "conversation_start", "wait_for_user_input"} if kind == "rule" else set())
         for key in item:
             if key not in allowed:
-                rep.warning("F404", f"unknown key '{key}' in {kind} '{name}' is ignored",
+                rep.warning("F423", f"unknown key '{key}' in {kind} '{name}' is ignored",
                             item.key_span(key))
         steps_raw = item.get("steps")
         if steps_raw is None:
-            rep.warning("F403", f"{kind} '{name}' has no steps and is skipped", span)
+            rep.warning("F422", f"{kind} '{name}' has no steps and is skipped", span)
             return None
-        if not expect_list(steps_raw, f"steps of {kind} '{name}'", span, rep, "F401"):
+        if not expect_list(steps_raw, f"steps of {kind} '{name}'", span, rep, "F420"):
             return None
         steps = []
         for index, raw in enumerate(steps_raw):
@@ -80,14 +80,14 @@ class StoryReader:
         condition = ()
         if kind == "rule" and item.get("condition") is not None:
             raw_cond = item["condition"]
-            if expect_list(raw_cond, f"condition of rule '{name}'", span, rep, "F401"):
+            if expect_list(raw_cond, f"condition of rule '{name}'", span, rep, "F420"):
                 cond = []
                 for index, raw in enumerate(raw_cond):
                     step = self.read_step(raw, "condition", child_span(raw_cond, index, span))
                     if step is None:
                         continue
                     if not isinstance(step, (model.SlotStep, model.LoopStep)):
-                        rep.error("F405", f"a rule condition may only hold 'active_loop' and "
+                        rep.error("F424", f"a rule condition may only hold 'active_loop' and "
                                   f"'slot_was_set', not {type(step).__name__}",
                                   step.span or span)
                         continue
@@ -105,7 +105,7 @@ class StoryReader:
 
     def read_step(self, raw: Any, kind: str, span: Span):
         rep = self.rep
-        if not expect_map(raw, f"a step of a {kind}", span, rep, "F401"):
+        if not expect_map(raw, f"a step of a {kind}", span, rep, "F420"):
             return None
         span = raw.span
         if "intent" in raw or "user" in raw:
@@ -113,13 +113,13 @@ class StoryReader:
         if "action" in raw:
             name = raw["action"]
             if not isinstance(name, str) or not name.strip():
-                rep.error("F406", f"'action' needs an action name, found {describe(name)}",
+                rep.error("F425", f"'action' needs an action name, found {describe(name)}",
                           raw.value_span("action"))
                 return None
             return model.ActionStep(str(name).strip(), span=raw.value_span("action"))
         if "bot" in raw:
             if kind == "rule":
-                rep.error("F405", "rules cannot contain 'bot' steps", span)
+                rep.error("F424", "rules cannot contain 'bot' steps", span)
                 return None
             return model.BotStep(str(raw["bot"]), span=span)
         if "slot_was_set" in raw:
@@ -130,7 +130,7 @@ class StoryReader:
                                   span=raw.value_span("active_loop"))
         if "checkpoint" in raw:
             if kind == "rule":
-                rep.error("F405", "rules cannot contain checkpoints", span)
+                rep.error("F424", "rules cannot contain checkpoints", span)
                 return None
             conditions = ()
             if "slot_was_set" in raw:
@@ -138,7 +138,7 @@ class StoryReader:
             return model.CheckpointStep(str(raw["checkpoint"]), conditions, span=span)
         if "or" in raw:
             alts_raw = raw["or"]
-            if not expect_list(alts_raw, "'or'", span, rep, "F401"):
+            if not expect_list(alts_raw, "'or'", span, rep, "F420"):
                 return None
             alternatives = []
             for index, alt in enumerate(alts_raw):
@@ -146,12 +146,12 @@ class StoryReader:
                 if isinstance(step, (model.UserStep, model.SlotStep)):
                     alternatives.append(step)
                 elif step is not None:
-                    rep.error("F407", "'or' alternatives must be intents or slot_was_set steps",
+                    rep.error("F426", "'or' alternatives must be intents or slot_was_set steps",
                               step.span or span)
             return model.OrStep(tuple(alternatives), span=span) if alternatives else None
         if "metadata" in raw and len(raw) == 1:
             return None
-        rep.warning("F408", f"unknown step {sorted(map(str, raw))} is skipped", span,
+        rep.warning("F427", f"unknown step {sorted(map(str, raw))} is skipped", span,
                     "a step is one of intent, user, action, bot, slot_was_set, active_loop, "
                     "checkpoint, or")
         return None
@@ -162,7 +162,7 @@ class StoryReader:
         if intent is not None:
             intent = str(intent).strip()
             if intent.startswith("/"):
-                rep.warning("F409", f"intent '{intent}' written with a leading '/'",
+                rep.warning("F428", f"intent '{intent}' written with a leading '/'",
                             raw.value_span("intent"), "write the intent name without '/'")
                 intent = intent[1:]
             if "/" in intent and not self.is_test:
@@ -180,7 +180,7 @@ class StoryReader:
                     else span
                 entities.extend(self.step_entities(item, espan))
         if intent is None and text is None:
-            rep.error("F410", "a user step needs 'intent' or 'user'", span)
+            rep.error("F429", "a user step needs 'intent' or 'user'", span)
             return None
         return model.UserStep(intent, tuple(entities), text, tuple(text_entities),
                               span=raw.value_span("intent") if "intent" in raw else span)
@@ -201,7 +201,7 @@ class StoryReader:
                 out.append(model.StepEntity(str(key), plain(value), str(role) if role else None,
                                             str(group) if group else None))
             return out
-        self.rep.error("F411", f"an entity of a user step must be a name or 'name: value', found "
+        self.rep.error("F430", f"an entity of a user step must be a name or 'name: value', found "
                        f"{describe(item)}", span)
         return []
 
@@ -216,7 +216,7 @@ class StoryReader:
             elif isinstance(item, str):
                 pairs.append((str(item), model.FILLED))
             else:
-                self.rep.error("F412", f"slot_was_set items must be 'slot: value' or a slot name, "
+                self.rep.error("F431", f"slot_was_set items must be 'slot: value' or a slot name, "
                                f"found {describe(item)}", ispan)
         return model.SlotStep(tuple(pairs), span=span_of(raw, span))
 
@@ -274,7 +274,7 @@ def read_stories_markdown(text: str, path: str, rep: Reporter, is_test: bool) ->
                 try:
                     conditions = tuple(json.loads(payload).items())
                 except (ValueError, AttributeError):
-                    rep.error("F413", "invalid JSON in checkpoint conditions", span)
+                    rep.error("F432", "invalid JSON in checkpoint conditions", span)
             steps.append(model.CheckpointStep(cp_name, conditions, span=span))
         elif stripped.startswith("*"):
             body = stripped[1:].strip()
@@ -297,7 +297,7 @@ def read_stories_markdown(text: str, path: str, rep: Reporter, is_test: bool) ->
                     try:
                         data = json.loads(payload)
                     except ValueError:
-                        rep.error("F413", f"invalid JSON in '{call}' event", span)
+                        rep.error("F432", f"invalid JSON in '{call}' event", span)
                         continue
                 if call == "slot" and isinstance(data, dict):
                     steps.append(model.SlotStep(tuple(data.items()), span=span))
@@ -305,12 +305,12 @@ def read_stories_markdown(text: str, path: str, rep: Reporter, is_test: bool) ->
                     loop = data.get("name")
                     steps.append(model.LoopStep(str(loop) if loop else None, span=span))
                 else:
-                    rep.warning("F414", f"event '{call}' in a Markdown story is not supported and "
+                    rep.warning("F433", f"event '{call}' in a Markdown story is not supported and "
                                 "is skipped", span)
             else:
                 steps.append(model.ActionStep(call, span=span))
         else:
-            rep.warning("F408", f"line is not a story step and is skipped: {stripped[:40]!r}", span)
+            rep.warning("F427", f"line is not a story step and is skipped: {stripped[:40]!r}", span)
     flush()
     return stories
 
@@ -328,7 +328,7 @@ def _md_user(text: str, span: Span, rep: Reporter) -> Optional[model.UserStep]:
         try:
             data = json.loads(payload)
         except ValueError:
-            rep.error("F413", "invalid JSON after the intent", span)
+            rep.error("F432", "invalid JSON after the intent", span)
             data = {}
         if isinstance(data, dict):
             for key, value in data.items():

@@ -1,0 +1,152 @@
+"""Source bots (examples/, ../shared/corpus/) -> tests/oracles/<bot>/bot/: the exact copies recorded.
+
+  prepare_bots.py [bot ...]          (needs Rasa 3.6 in $RASA_VENV, default /tmp/rasa-venv, for
+                                      `rasa data migrate` of 2.x domains)
+Each copy gets the LIGHT config (deterministic: LogisticRegression intents, regex/lookup entities,
+FallbackClassifier keeping the bot's thresholds or 0.7, MemoizationPolicy + RulePolicy keeping the
+bot's RulePolicy options). ResponseSelector is dropped (ML). 2.x domains are migrated by Rasa's own
+`rasa data migrate`. Corpus copies keep their LICENSE/NOTICE and get a SOURCE.md note.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHARED = os.environ.get("FORMC_SHARED", "/work/shared")
+CORPUS = os.path.join(SHARED, "corpus")
+RASA_VENV = os.environ.get("RASA_VENV", "/tmp/rasa-venv")
+OUT = os.path.join(ROOT, "tests", "oracles")
+
+# bot id -> (source dir, is corpus bot)
+BOTS = {
+    "restaurant": (os.path.join(ROOT, "examples", "restaurant"), False),
+    "hello": (os.path.join(ROOT, "examples", "hello"), False),
+    "moodbot": (os.path.join(CORPUS, "rasa-init-moodbot"), True),
+    "rules": (os.path.join(CORPUS, "rules"), True),
+    "responseselectorbot": (os.path.join(CORPUS, "responseselectorbot"), True),
+    "formbot": (os.path.join(CORPUS, "formbot"), True),
+}
+
+# formbot's entities come from Duckling/DIET in the original; the light pipeline only has regexes
+# and lookups, so the copy gets them (the validate action accepts these cuisines / positive ints).
+FORMBOT_EXTRA_NLU = """version: "3.1"
+nlu:
+- regex: number
+  examples: |
+    - \\b\\d{1,3}\\b
+- lookup: cuisine
+  examples: |
+    - caribbean
+    - chinese
+    - french
+    - greek
+    - indian
+    - italian
+    - mexican
+    - swedish
+    - thai
+- lookup: seating
+  examples: |
+    - outside
+    - inside
+    - outdoors
+    - indoors
+"""
+
+
+def light_config(src_cfg: dict, assistant_id: str) -> str:
+    fallback = {"threshold": 0.7}
+    for comp in src_cfg.get("pipeline") or []:
+        if isinstance(comp, dict) and comp.get("name") == "FallbackClassifier":
+            fallback = {k: comp[k] for k in ("threshold", "ambiguity_threshold") if k in comp}
+    rule_opts = {}
+    for pol in src_cfg.get("policies") or []:
+        if isinstance(pol, dict) and pol.get("name") == "RulePolicy":
+            rule_opts = {k: v for k, v in pol.items() if k != "name"}
+    cfg = {
+        "recipe": "default.v1",
+        "language": src_cfg.get("language") or "en",
+        "assistant_id": assistant_id,
+        "pipeline": [
+            {"name": "WhitespaceTokenizer"},
+            {"name": "RegexFeaturizer"},
+            {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
+            {"name": "LogisticRegressionClassifier"},
+            {"name": "RegexEntityExtractor", "use_lookup_tables": True, "use_regexes": True,
+             "use_word_boundaries": True},
+            {"name": "EntitySynonymMapper"},
+            {"name": "FallbackClassifier", **fallback},
+        ],
+        "policies": [{"name": "MemoizationPolicy"}, {"name": "RulePolicy", **rule_opts}],
+    }
+    head = "# LIGHT config for the Rasa 3.6 conformance oracle (written by bench/oracle_tools/prepare_bots.py)\n"
+    return head + yaml.safe_dump(cfg, sort_keys=False)
+
+
+def migrate_domain(path: str) -> None:
+    """Rewrite a 2.x domain with Rasa 3.6's own `rasa data migrate`."""
+    with open(path) as f:
+        if not str(yaml.safe_load(f).get("version", "3")).startswith("2"):
+            return
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(path, os.path.join(tmp, "domain.yml"))
+        env = dict(os.environ, RASA_TELEMETRY_ENABLED="false")
+        subprocess.run([os.path.join(RASA_VENV, "bin", "rasa"), "data", "migrate", "-d", "domain.yml",
+                        "--out", "migrated.yml"], cwd=tmp, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(os.path.join(tmp, "migrated.yml")) as f:
+            text = f.read()
+    with open(path, "w") as f:
+        f.write("# Migrated from the 2.x original by `rasa data migrate` (Rasa 3.6.21)\n" + text)
+
+
+def prepare(bot: str) -> str:
+    src, corpus = BOTS[bot]
+    dst = os.path.join(OUT, bot, "bot")
+    shutil.rmtree(dst, ignore_errors=True)
+    os.makedirs(os.path.join(dst, "data"))
+    shutil.copy(os.path.join(src, "domain.yml"), os.path.join(dst, "domain.yml"))
+    for fn in sorted(os.listdir(os.path.join(src, "data"))):
+        shutil.copy(os.path.join(src, "data", fn), os.path.join(dst, "data", fn))
+    for fn in ("endpoints.yml", "LICENSE", "NOTICE"):
+        if os.path.exists(os.path.join(src, fn)):
+            shutil.copy(os.path.join(src, fn), os.path.join(dst, fn))
+    with open(os.path.join(src, "config.yml")) as f:
+        src_cfg = yaml.safe_load(f) or {}
+    with open(os.path.join(dst, "config.yml"), "w") as f:
+        f.write(light_config(src_cfg, f"formc-oracle-{bot}"))
+    migrate_domain(os.path.join(dst, "domain.yml"))
+    changes = ["config.yml replaced by the light deterministic config"]
+    if bot == "formbot":
+        with open(os.path.join(dst, "data", "oracle_entities.yml"), "w") as f:
+            f.write(FORMBOT_EXTRA_NLU)
+        changes.append("data/oracle_entities.yml added (regex `number`, lookups `cuisine`, `seating`) "
+                       "because the light pipeline has no Duckling/DIET entity extraction")
+        changes.append("validate_restaurant_form is served by tests/actions/formbot.py (rasa-sdk)")
+    if corpus:
+        changes.append("domain.yml migrated with `rasa data migrate` when it was a 2.x domain")
+        rel = os.path.relpath(src, SHARED)
+        with open(os.path.join(dst, "SOURCE.md"), "w") as f:
+            f.write(f"# {bot} (conformance-test copy)\n\nA modified copy of `../shared/{rel}` "
+                    "(Apache-2.0, see LICENSE), kept here only as the exact bot that the recorded "
+                    "Rasa 3.6.21 conversations in `..` were captured from.\n\nChanges:\n"
+                    + "".join(f"- {c}\n" for c in changes))
+    return dst
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bots", nargs="*", default=list(BOTS))
+    for bot in ap.parse_args().bots:
+        print(bot, "->", prepare(bot))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
