@@ -11,7 +11,7 @@ import dataclasses
 import json
 import types
 import typing
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Optional
 
 from . import __version__, model
@@ -90,6 +90,11 @@ def _span_from(text: str) -> Span:
     return Span(text)
 
 
+@lru_cache(maxsize=None)
+def _hints(cls: type) -> dict:
+    return typing.get_type_hints(cls)
+
+
 def from_data(cls: Any, data: Any) -> Any:
     """Rebuild a value of type `cls` from to_data() output, guided by type hints."""
     origin = typing.get_origin(cls)
@@ -116,7 +121,7 @@ def from_data(cls: Any, data: Any) -> Any:
             return cls.from_json(data)
         if not isinstance(data, dict):
             raise ValueError(f"expected an object for {cls.__name__}")
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         kwargs = {}
         for f in dataclasses.fields(cls):
             if f.name in data:

@@ -28,6 +28,7 @@ class Bot:
         self.path = path
         self.endpoints_path = endpoints_path
         self.agent = Agent(machine, action_client=_action_client(machine, endpoints_path))
+        machine.nlu.parse("warm up")   # build the NLU now: fail at load time, not on a message
         self.loaded_at = time.time()
 
 

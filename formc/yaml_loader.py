@@ -17,6 +17,7 @@ import re
 from typing import Any, Optional
 
 import yaml
+import yaml.cyaml  # noqa: F401 - libyaml bindings, when PyYAML was built with them
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from .errors import Diagnostic, ERROR, Span
@@ -93,6 +94,17 @@ class _Composer(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
         yaml.parser.Parser.__init__(self)
         yaml.composer.Composer.__init__(self)
         _Resolver.__init__(self)
+
+
+if getattr(yaml, "__with_libyaml__", False):
+    class _FastComposer(yaml.cyaml.CParser, _Resolver):
+        """libyaml's parser and composer (C) with our YAML 1.2 resolver: ~10x faster."""
+
+        def __init__(self, stream):
+            yaml.cyaml.CParser.__init__(self, stream)
+            _Resolver.__init__(self)
+
+    _Composer = _FastComposer  # noqa: F811 - same interface, compiled code
 
 
 _ENV = re.compile(r"\$\{([^}^{]+)\}")
@@ -180,7 +192,7 @@ class _Builder:
                 return float(text)
             except ValueError:
                 pass
-        if self.expand_env and node.style is None and "${" in text:
+        if self.expand_env and not node.style and "${" in text:  # plain: None (py) or "" (C)
             text = self.expand(text, node)
         out = LStr(text)
         out.span = self.span(node)

@@ -25,7 +25,8 @@ def read_bot_nlu(root: str) -> tuple[NluData, list]:
                 part, d = read_nlu_yaml(value["nlu"], path)
                 data, diags = data.merge(part), diags + d
         elif path.endswith(".md"):
-            text = open(path, encoding="utf-8").read()
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
             if any(f"## {k}:" in text for k in ("intent", "synonym", "regex", "lookup")):
                 part, d = read_nlu_markdown(text, path, root)
                 data, diags = data.merge(part), diags + d

@@ -23,7 +23,8 @@ def ann(text, entity, surface=None, value=None, **kw):
 
 
 def extractor(lookups=(), regexes=(), names=("city", "number"), **kw):
-    return Extractor(compile_extractor(list(regexes), list(lookups), set(names), **kw))
+    d = compile_extractor(list(regexes), list(lookups), set(names), **kw)
+    return Extractor(d, [elements for _name, elements in lookups])
 
 
 def spans(ents):

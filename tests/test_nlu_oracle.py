@@ -29,10 +29,15 @@ def nlu():
     return Nlu.from_dict(json.loads(json.dumps(model, sort_keys=True)))
 
 
+def load(path):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def oracle_turns():
-    index = json.load(open(os.path.join(ORACLE, "index.json")))
+    index = load(os.path.join(ORACLE, "index.json"))
     for path in sorted(glob.glob(os.path.join(ORACLE, "[0-9]*.json"))):
-        conv = json.load(open(path))
+        conv = load(path)
         for i, turn in enumerate(conv["turns"]):
             if turn.get("nlu"):
                 text = index["long_message"] if turn["user"] == "__LONG__" else turn["user"]

@@ -74,21 +74,28 @@ def key_applies(key: tuple, window: tuple) -> bool:
 
 
 class RuleIndex:
-    """RuleKeys grouped by the prev_action of their last state, for fast lookup."""
+    """RuleKeys grouped by (prev_action, intent) of their last state, for fast lookup.
+
+    A key whose last state names no intent matches any intent, so a lookup reads two buckets
+    and merges them back into compile order (the tie-break depends on that order)."""
 
     def __init__(self, keys: tuple) -> None:
         self.keys = keys
-        self.by_prev: dict[Optional[str], list[RuleKey]] = {}
-        for key in keys:
-            self.by_prev.setdefault(key.states[-1].prev_action, []).append(key)
+        self.buckets: dict[tuple, list[tuple[int, RuleKey]]] = {}
+        for position, key in enumerate(keys):
+            last = key.states[-1]
+            self.buckets.setdefault((last.prev_action, last.intent), []).append((position, key))
         self.max_length = max((len(k.states) for k in keys), default=1)
 
     def applicable(self, window: tuple) -> list[RuleKey]:
         if not window:
             return []
         last = window[-1]
-        candidates = self.by_prev.get(last.prev_action, ())
-        return [k for k in candidates if key_applies(k.states, window)]
+        exact = self.buckets.get((last.prev_action, last.intent), ())
+        anything = self.buckets.get((last.prev_action, None), ()) if last.intent is not None else ()
+        candidates = sorted(exact + anything, key=lambda pair: pair[0]) if exact and anything \
+            else (exact or anything)
+        return [k for _position, k in candidates if key_applies(k.states, window)]
 
     def best(self, window: tuple) -> Optional[RuleKey]:
         """The applicable key with the longest serialized form (ties: first compiled)."""

@@ -25,8 +25,9 @@ class Nlu:
         self.d = d
         self.intents = set(d.get("intents", []))
         self.entity_types = set(d.get("entities", []))
-        self.scorer = load_scorer(d.get("scorer"))
-        self.extractor = Extractor(d.get("extractor") or {})
+        tables = [t["elements"] for t in d.get("lookup_tables", [])]
+        self.scorer = load_scorer(d.get("scorer"), tables)
+        self.extractor = Extractor(d.get("extractor") or {}, tables)
         self.synonyms: dict[str, str] = dict(d.get("synonyms") or {})
         self.nfkc = (d.get("extractor") or {}).get("normalize", "nfkc") == "nfkc"
         self.fallback = d.get("fallback")
@@ -36,7 +37,7 @@ class Nlu:
         self.selectors = {}
         if rs:
             for key, sel in rs["selectors"].items():
-                self.selectors[key] = (load_scorer(sel["model"]), sel["responses"])
+                self.selectors[key] = (load_scorer(sel["model"], tables), sel["responses"])
 
     @classmethod
     def from_dict(cls, d: dict) -> "Nlu":

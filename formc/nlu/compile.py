@@ -77,6 +77,7 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
                       "ambiguity_threshold": float(config.ambiguity_threshold)}),
         "ranking_length": int(config.ranking_length),
         "extractor": extractor, "synonyms": dict(sorted(synonyms.items())),
+        "lookup_tables": [{"name": n, "elements": el} for n, el in lookups],
         "response_selector": retrieval,
     }
     return model, diags

@@ -37,6 +37,8 @@ def _word(ch: str) -> bool:
 def normalise(text: str, nfkc: bool, fold: bool) -> tuple[str, list[int]]:
     """Per-character normalisation; returns (normalised, origin) with origin[i] = index in text
     of the character that produced normalised[i] (plus a final len(text) sentinel)."""
+    if text.isascii():                       # fast path: nothing to normalise, 1:1 offsets
+        return (text.lower() if fold else text), list(range(len(text) + 1))
     out: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
@@ -52,13 +54,17 @@ def normalise(text: str, nfkc: bool, fold: bool) -> tuple[str, list[int]]:
 
 
 def fold_element(element: str, nfkc: bool, fold: bool) -> str:
+    if element.isascii():
+        return element.lower() if fold else element
     return normalise(element, nfkc, fold)[0]
 
 
 class Extractor:
     """Runtime extractor built from the compiled dict (see compile_nlu)."""
 
-    def __init__(self, d: dict):
+    def __init__(self, d: dict, tables: Optional[list] = None):
+        """`d` as made by compile_extractor; lookup patterns index `tables` (lists of elements,
+        default d["tables"])."""
         self.case_sensitive = bool(d.get("case_sensitive", False))
         self.boundaries = bool(d.get("word_boundaries", True))
         self.cjk_boundaries = bool(d.get("cjk_boundaries", False))
@@ -74,12 +80,15 @@ class Extractor:
                     continue
             else:
                 self.patterns.append((p["name"], "lookup", int(p["table"])))
-        # one map for all tables: folded element -> {table: first index}
-        self.table_count = len(d.get("tables", []))
+        # one map for the used tables: folded element -> {table: first index}
+        all_tables = d.get("tables", []) if tables is None else tables
+        used = sorted({obj for _n, kind, obj in self.patterns if kind == "lookup"})
+        self.table_count = len(used)
         self.lookup: dict[str, Any] = {}
         lengths: set[int] = set()
         fold = not self.case_sensitive
-        for t, elements in enumerate(d.get("tables", [])):
+        for t in used:
+            elements = all_tables[t] if t < len(all_tables) else []
             for idx, element in enumerate(elements):
                 key = fold_element(element, self.nfkc, fold)
                 if not key:
@@ -87,6 +96,7 @@ class Extractor:
                 entry = self.lookup.get(key)
                 if entry is None:
                     self.lookup[key] = (t, idx) if self.table_count == 1 else {t: idx}
+
                     lengths.add(len(key))
                 elif isinstance(entry, dict) and t not in entry:
                     entry[t] = idx
@@ -193,13 +203,29 @@ def compile_extractor(regexes: list[tuple[str, str]], lookups: list[tuple[str, l
             if name in entity_names:
                 patterns.append({"name": name, "kind": "regex", "pattern": pattern})
     if use_lookup_tables:
-        for name, elements in lookups:
+        for index, (name, elements) in enumerate(lookups):
             if name in entity_names and elements:
-                patterns.append({"name": name, "kind": "lookup", "table": len(tables)})
-                tables.append(list(elements))
+                patterns.append({"name": name, "kind": "lookup", "table": index})
+    # lookup patterns index the bot's list of lookup tables, stored once in the NLU model
     return {"case_sensitive": case_sensitive, "word_boundaries": word_boundaries,
             "cjk_boundaries": cjk_boundaries, "normalize": normalize, "match": match,
-            "patterns": patterns, "tables": tables}
+            "patterns": patterns}
+
+
+def table_hits(matcher: "Extractor", text: str) -> set[int]:
+    """Lookup tables (indices) with an occurrence overlapping a token: RegexFeaturizer's test."""
+    if not matcher.lookup:
+        return set()
+    from .tokenize import tokenize
+    folded = text if matcher.case_sensitive else normalise(text, False, True)[0]
+    tokens = tokenize(text)
+    out = set()
+    for table, by_start in matcher._lookup_candidates(folded).items():
+        for s, ends in by_start.items():
+            if any(ts < e and te > s for e, _i in ends for _w, ts, te in tokens):
+                out.add(table)
+                break
+    return out
 
 
 def apply_synonyms(entities: list[dict], synonyms: dict[str, str], nfkc: bool = True) -> None:

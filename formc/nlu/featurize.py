@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Iterable, Optional
+from typing import Iterable
 
 from .tokenize import tokenize
 
@@ -43,7 +43,7 @@ def char_wb_ngrams(doc: str, min_n: int, max_n: int) -> list[str]:
             if w_len <= n:
                 grams.append(w)   # a short word counts once, then no longer n-grams
                 break
-            grams.extend(w[i:i + n] for i in range(w_len - n + 1))
+            grams += [w[i:i + n] for i in range(w_len - n + 1)]
     return grams
 
 
@@ -85,7 +85,7 @@ class Featurizer:
         if self.patterns:
             tokens = tokenize(text)
             for col, pattern in enumerate(self.patterns):
-                if _pattern_hits_token(pattern, text, tokens):
+                if pattern_hits_token(pattern, text, tokens):
                     out[col] = 1.0
         base = len(self.patterns)
         vocab = self.vocabulary
@@ -96,7 +96,7 @@ class Featurizer:
         return out
 
 
-def _pattern_hits_token(pattern, text: str, tokens) -> bool:
+def pattern_hits_token(pattern, text: str, tokens) -> bool:
     try:
         for m in pattern.finditer(text):
             s, e = m.span()
@@ -117,27 +117,6 @@ def build_vocabulary(texts: Iterable[str], analyzer: str = "char_wb", min_n: int
         if text:
             grams.update(probe.grams(text))
     return {g: i for i, g in enumerate(sorted(grams))}
-
-
-def compile_feature_patterns(regexes: list[tuple[str, str]], lookups: list[tuple[str, list[str]]],
-                             case_sensitive: bool = True, word_boundaries: bool = True,
-                             use_regexes: bool = True, use_lookups: bool = True
-                             ) -> tuple[list[str], list[Optional[re.Pattern]]]:
-    """RegexFeaturizer's pattern list (regex lines first, then one per lookup table)."""
-    sources: list[str] = []
-    if use_regexes:
-        sources.extend(p for _n, p in regexes)
-    if use_lookups:
-        for _name, elements in lookups:
-            sources.append(lookup_pattern(elements, word_boundaries))
-    flags = 0 if case_sensitive else re.IGNORECASE
-    compiled = []
-    for src in sources:
-        try:
-            compiled.append(re.compile(src, flags))
-        except (re.error, RecursionError, OverflowError, ValueError):
-            compiled.append(None)
-    return sources, compiled
 
 
 def lookup_pattern(elements: list[str], word_boundaries: bool) -> str:

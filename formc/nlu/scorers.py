@@ -15,12 +15,15 @@ from __future__ import annotations
 import base64
 import math
 import re
+from collections import Counter
 from typing import Optional
 
 import numpy as np
 
 from . import logreg
-from .featurize import Featurizer, build_vocabulary, compile_feature_patterns
+from .entities import Extractor, table_hits
+from .featurize import Featurizer, build_vocabulary, pattern_hits_token
+from .tokenize import tokenize
 
 TFIDF_SCALE = 20.0
 
@@ -39,16 +42,20 @@ def train_logreg(texts: list[str], labels: list[str], regexes: list[tuple[str, s
                  lookups: list[tuple[str, list[str]]], *, count_vectors=(("char_wb", 1, 4),),
                  regex_features: bool = True, regex_case_sensitive: bool = True,
                  word_boundaries: bool = True, max_iter: int = 100) -> dict:
+    """`lookups` is the bot's full list of tables; the model refers to them by index."""
     classes = sorted(set(labels))
     vocabs = [build_vocabulary(texts, a, lo, hi) for a, lo, hi in count_vectors]
-    sources, _ = (compile_feature_patterns(regexes, lookups, regex_case_sensitive,
-                                           word_boundaries) if regex_features else ([], []))
+    patterns: list[dict] = []
+    if regex_features:          # RegexFeaturizer: every regex line, then every lookup table
+        patterns += [{"kind": "regex", "pattern": p} for _n, p in regexes]
+        patterns += [{"kind": "lookup", "table": i} for i, (_n, el) in enumerate(lookups) if el]
     model = {"kind": "logreg", "classes": classes,
              "count_vectors": [{"analyzer": a, "min_n": lo, "max_n": hi,
                                 "vocabulary": sorted(v, key=v.get)}
                                for (a, lo, hi), v in zip(count_vectors, vocabs)],
-             "patterns": sources, "patterns_case_sensitive": regex_case_sensitive}
-    feats = _LogregFeatures(model)
+             "patterns": patterns, "patterns_case_sensitive": regex_case_sensitive,
+             "patterns_word_boundaries": word_boundaries}
+    feats = _LogregFeatures(model, [el for _n, el in lookups])
     rows = [feats.features(t) for t in texts]
     index = {c: i for i, c in enumerate(classes)}
     if len(classes) < 2:
@@ -65,32 +72,46 @@ def train_logreg(texts: list[str], labels: list[str], regexes: list[tuple[str, s
 
 
 class _LogregFeatures:
-    """Concatenated feature space: [regex patterns | count vectorizer 1 | count vectorizer 2 ...]."""
+    """Feature space [patterns | count vectorizer 1 | count vectorizer 2 ...] of one message."""
 
-    def __init__(self, model: dict):
-        flags = 0 if model.get("patterns_case_sensitive", True) else re.IGNORECASE
-        patterns = []
-        for src in model.get("patterns", []):
-            try:
-                patterns.append(re.compile(src, flags))
-            except (re.error, RecursionError, OverflowError, ValueError):
-                patterns.append(re.compile(r"(?!)"))
-        self.parts: list[Featurizer] = []
-        offset = 0
-        for i, cv in enumerate(model["count_vectors"]):
+    def __init__(self, model: dict, tables: list):
+        case = model.get("patterns_case_sensitive", True)
+        flags = 0 if case else re.IGNORECASE
+        self.regex_cols: list[tuple[int, re.Pattern]] = []
+        lookup_patterns, self.table_cols = [], {}
+        for col, p in enumerate(model.get("patterns", [])):
+            if p["kind"] == "regex":
+                try:
+                    self.regex_cols.append((col, re.compile(p["pattern"], flags)))
+                except (re.error, RecursionError, OverflowError, ValueError):
+                    continue
+            else:
+                self.table_cols.setdefault(p["table"], []).append(col)
+                lookup_patterns.append({"name": "", "kind": "lookup", "table": p["table"]})
+        self.matcher = Extractor({"case_sensitive": case, "normalize": "none",
+                                  "word_boundaries": model.get("patterns_word_boundaries", True),
+                                  "cjk_boundaries": True, "patterns": lookup_patterns}, tables)
+        self.n_patterns = len(model.get("patterns", []))
+        self.parts: list = []
+        offset = self.n_patterns
+        for cv in model["count_vectors"]:
             vocab = {g: j for j, g in enumerate(cv["vocabulary"])}
-            f = Featurizer(vocab, patterns if i == 0 else [], cv["analyzer"], cv["min_n"],
-                           cv["max_n"])
+            f = Featurizer(vocab, [], cv["analyzer"], cv["min_n"], cv["max_n"])
             self.parts.append((offset, f))
             offset += f.n_features
-        if not self.parts:
-            f = Featurizer({}, patterns)
-            self.parts.append((0, f))
-            offset = f.n_features
         self.n_features = offset
 
     def features(self, text: str) -> dict[int, float]:
         out: dict[int, float] = {}
+        if self.regex_cols:
+            tokens = tokenize(text)
+            for col, pattern in self.regex_cols:
+                if pattern_hits_token(pattern, text, tokens):
+                    out[col] = 1.0
+        if self.table_cols:
+            for table in table_hits(self.matcher, text):
+                for col in self.table_cols.get(table, ()):
+                    out[col] = 1.0
         for offset, f in self.parts:
             for col, v in f.features(text).items():
                 out[offset + col] = v
@@ -98,9 +119,9 @@ class _LogregFeatures:
 
 
 class LogregScorer:
-    def __init__(self, model: dict):
+    def __init__(self, model: dict, tables: Optional[list] = None):
         self.classes = list(model["classes"])
-        self.feats = _LogregFeatures(model)
+        self.feats = _LogregFeatures(model, tables or [])
         k = len(self.classes) if len(self.classes) != 2 else 1
         self.coef = unb64(model["coef"], "<f4").astype(float).reshape(-1, k if k else 1)
         self.intercept = np.asarray(model["intercept"], dtype=float)
@@ -122,13 +143,12 @@ class LogregScorer:
 def train_tfidf(texts: list[str], labels: list[str]) -> dict:
     classes = sorted(set(labels))
     index = {c: i for i, c in enumerate(classes)}
-    vocab = build_vocabulary(texts, "char_wb", 1, 4)
-    probe = Featurizer(vocab, [])
-    rows = [probe.features(t) for t in texts]
-    df = np.zeros(len(vocab))
-    for r in rows:
-        for c in r:
-            df[c] += 1
+    probe = Featurizer({}, [])
+    counts = [Counter(probe.grams(t)) for t in texts]      # one n-gram pass per example
+    vocab = {g: i for i, g in enumerate(sorted(set().union(*counts)))}
+    rows = [{vocab[g]: float(c) for g, c in cnt.items()} for cnt in counts]
+    df = np.bincount(np.fromiter((c for r in rows for c in r), dtype=np.int64),
+                     minlength=len(vocab)).astype(float)
     n = len(texts)
     idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
     indptr, indices, data = [0], [], []
@@ -228,12 +248,12 @@ class KeywordScorer:
         return None
 
 
-def load_scorer(model: Optional[dict]):
+def load_scorer(model: Optional[dict], tables: Optional[list] = None):
     if not model:
         return None
     kind = model.get("kind")
     if kind == "logreg":
-        return LogregScorer(model)
+        return LogregScorer(model, tables)
     if kind == "tfidf":
         return TfidfScorer(model)
     if kind == "keyword":

@@ -34,10 +34,21 @@ def read_config(doc: Any, path: str, rep: Reporter) -> model.Config:
         policies = []
     nlu = {"language": language, "pipeline": tuple(_component_name(c) for c in pipeline)}
     names = nlu["pipeline"]
+    count_vectors, selectors = [], []
     for component in pipeline:
         if not isinstance(component, dict):
             continue
         name, span = _component_name(component), component.span
+        if name == "CountVectorsFeaturizer":
+            count_vectors.append((str(component.get("analyzer") or "word"),
+                                  int(as_number(component.get("min_ngram"), "min_ngram", span, rep, 1)),
+                                  int(as_number(component.get("max_ngram"), "max_ngram", span, rep, 1))))
+        elif name == "RegexFeaturizer":
+            nlu["regex_featurizer_case_sensitive"] = as_bool(
+                component.get("case_sensitive"), "case_sensitive", span, rep, True)
+        elif name == "ResponseSelector":
+            key = component.get("retrieval_intent")
+            selectors.append(str(key) if key else "")
         if name == "FallbackClassifier":
             nlu["fallback_threshold"] = float(as_number(component.get("threshold"), "threshold",
                                                         span, rep, 0.3))
@@ -58,6 +69,11 @@ def read_config(doc: Any, path: str, rep: Reporter) -> model.Config:
                                                     "case_sensitive", span, rep, True)
     if names and "EntitySynonymMapper" not in names:
         nlu["synonyms_enabled"] = False
+    # Rasa's default pipeline (empty `pipeline:`) has word and char_wb 1-4 count vectors and a
+    # RegexFeaturizer; pipelines featurizing otherwise (ConveRT, spaCy) get the same stand-in.
+    nlu["count_vectors"] = tuple(count_vectors) or (("word", 1, 1), ("char_wb", 1, 4))
+    nlu["regex_featurizer"] = "RegexFeaturizer" in names or not names
+    nlu["retrieval_selectors"] = tuple(selectors) if names else ("",)
     policy = {"has_rule_policy": not policies, "has_memoization": not policies}
     for entry in policies:
         if not isinstance(entry, dict):
