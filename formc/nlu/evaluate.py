@@ -83,7 +83,8 @@ def report(truth: list[str], pred: list, conf: list[float], folds: int) -> dict:
                       "fallback_rate": round(1 - len(kept) / n, 4) if n else 0.0,
                       "accuracy_accepted": round(sum(kept) / len(kept), 4) if kept else 0.0,
                       "accuracy_overall": round(sum(kept) / n, 4) if n else 0.0})
-    return {"folds": folds, "examples": n,
+    suggested = _suggest_threshold(correct, conf)
+    return {"folds": folds, "examples": n, "suggested_threshold": suggested,
             "accuracy": round(sum(correct) / n, 4) if n else 0.0,
             "macro_f1": round(sum(f1s) / len(f1s), 4) if f1s else 0.0,
             "per_intent": per_intent,
@@ -91,6 +92,71 @@ def report(truth: list[str], pred: list, conf: list[float], folds: int) -> dict:
                               for (t, p), c in sorted(confused.items(),
                                                       key=lambda kv: (-kv[1], kv[0]))[:10]],
             "thresholds": table}
+
+
+def _suggest_threshold(correct: list[bool], conf: list[float]) -> float:
+    """The threshold that maximises right answers kept minus wrong answers kept: a misread
+    message answered confidently costs as much as a right one earns (ties: the lower one)."""
+    best, best_score = 0.0, None
+    for th in THRESHOLDS:
+        score = sum((1 if ok else -1) for ok, x in zip(correct, conf) if x >= th)
+        if best_score is None or score > best_score:
+            best, best_score = th, score
+    return best
+
+
+def evaluate_on(train: NluData, test: list, config: NluConfig, domain: Domain) -> dict:
+    """Train on `train`, score the (text, intent) pairs of `test`: same report shape."""
+    cfg = dataclasses.replace(config, fallback_threshold=None)
+    model, _ = compile_nlu(train, cfg, domain)
+    nlu = Nlu.from_dict(model)
+    truth, pred, conf = [], [], []
+    for text, intent in test:
+        parsed = nlu.parse(text)
+        truth.append(intent.split("/", 1)[0])
+        pred.append(parsed["intent"]["name"])
+        conf.append(float(parsed["intent"]["confidence"] or 0.0))
+    return report(truth, pred, conf, 0)
+
+
+def run_nlu_eval(args) -> int:
+    """`formc nlu-eval BOT_DIR [--folds N] [--test-file F] [--format json]` (CLI edge)."""
+    import json
+    import sys
+
+    from ..diagnostics import render_text
+    from ..errors import Reporter
+    from ..reader import read_project
+    from ..yaml_loader import load_yaml_file
+    from .reader import read_nlu_yaml
+
+    project, diagnostics = read_project(args.bot_dir)
+    if project is None or any(d.is_error for d in diagnostics):
+        print(render_text([d for d in diagnostics if d.is_error]), file=sys.stderr)
+        return 1
+    if args.test_file:
+        doc, more = load_yaml_file(args.test_file)
+        rep = Reporter(list(more))
+        data = NluData()
+        if isinstance(doc, dict) and doc.get("nlu") is not None:
+            data, found = read_nlu_yaml(doc["nlu"], args.test_file)
+            rep.extend(found)
+        if rep.has_errors or not data.examples:
+            print(render_text(rep.errors()) or f"{args.test_file}: no NLU examples found",
+                  file=sys.stderr)
+            return 1
+        result = evaluate_on(project.nlu, [(e.text, e.intent) for e in data.examples],
+                             project.config.nlu, project.domain)
+    else:
+        if args.folds < 2:
+            print("formc nlu-eval: --folds must be at least 2", file=sys.stderr)
+            return 2
+        result = cross_validate(project.nlu, project.config.nlu, project.domain, args.folds)
+    if args.format == "json":
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        print(format_report(result))
+    return 0
 
 
 def format_report(rep: dict) -> str:
@@ -107,4 +173,7 @@ def format_report(rep: dict) -> str:
     for row in rep["thresholds"]:
         lines.append(f"{row['threshold']:9.1f} {row['fallback_rate']:9.3f} "
                      f"{row['accuracy_accepted']:10.3f} {row['accuracy_overall']:9.3f}")
+    if "suggested_threshold" in rep:
+        lines += ["", f"suggested FallbackClassifier threshold: {rep['suggested_threshold']:.1f} "
+                  "(keeps the most right answers net of wrong ones)"]
     return "\n".join(lines)
