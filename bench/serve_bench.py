@@ -124,9 +124,11 @@ def run_config(bot: str, store_kind: str, workers: int, senders_list: list, dura
     else:
         store = f"{redis_url}?key_prefix=bench{port}"
     env = dict(os.environ, PYTHONPATH=ROOT)
+    # The server logs one JSON line per turn: send it to a file (an unread pipe would fill up).
+    log = open(os.path.join(tmp, f"serve-{port}.log"), "wb")
     proc = subprocess.Popen([PYTHON, "-m", "formc", "serve", bot, "--host", "127.0.0.1", "--port",
                              str(port), "--store", store, "--workers", str(workers)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
     rows = []
     try:
         wait_http(f"http://127.0.0.1:{port}/version", proc)
@@ -165,6 +167,7 @@ def run_config(bot: str, store_kind: str, workers: int, senders_list: list, dura
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
     return rows
 
 

@@ -92,7 +92,10 @@ def resolve(message: str, buttons: list) -> str:
     if message == "__LONG__":
         return LONG_MESSAGE
     if message.startswith("__BUTTON") and message.endswith("__"):
-        return buttons[int(message[8:-2])]["payload"]
+        n = int(message[8:-2])
+        if n >= len(buttons):
+            raise SystemExit(f"script error: {message} but the latest replies had {len(buttons)} button(s)")
+        return buttons[n]["payload"]
     return message
 
 

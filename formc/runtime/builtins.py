@@ -71,22 +71,23 @@ class Builtins:
     def run(self, s: Session, pred: Prediction, ctx: Ctx):
         engine, name, ts = self.engine, pred.action, ctx.ts()
         interrupted = any(ev.get("event") == "loop_interrupted" for ev in pred.events)
-        if name in engine.custom:
-            result = yield from self.custom(s, name, ts)
-        elif name == LISTEN:
+        # Rasa's resolution order (§2.7): defaults unless overridden, retrieval and utter_
+        # responses (even when listed under actions), forms unless overridden, else remote.
+        overridden = name in engine.custom
+        if name == LISTEN and not overridden:
             result = ActionResult()
-        elif name == SESSION_START:
+        elif name == SESSION_START and not overridden:
             result = ActionResult(self.session_start_events(s, ts))
-        elif name in engine.forms:
-            result = yield from self.form(s, engine.forms[name], ts, interrupted)
-        elif name == TWO_STAGE:
+        elif name == TWO_STAGE and not overridden:
             result = self.two_stage(s, ts)
+        elif hasattr(self, "default_" + name) and not overridden:
+            result = getattr(self, "default_" + name)(s, ts)
         elif name.startswith("utter_") and name[6:] in engine.retrieval:
             result = ActionResult(self.retrieval(s, name[6:], ts))
         elif name.startswith("utter_"):
             result = ActionResult(self.render(s, name, s.slots, ts))
-        elif hasattr(self, "default_" + name):
-            result = getattr(self, "default_" + name)(s, ts)
+        elif name in engine.forms and not overridden:
+            result = yield from self.form(s, engine.forms[name], ts, interrupted)
         else:
             result = yield from self.custom(s, name, ts)
         if result.rejected:

@@ -343,9 +343,9 @@ class Engine:
                 action = None
             if LOOP_WAS_INTERRUPTED in conditions:
                 extra = [E.loop_interrupted(True, 0.0)]
+        if action is not None and s.last_rejected == action:
+            action = None       # observed in Rasa 3.6: the rejected loop's rule gives way to fallback
         if action is not None:
-            if s.last_rejected == action:
-                return Prediction(LISTEN, "RulePolicy", 0.0, why=f"{why}; '{action}' was just rejected")
             return Prediction(action, "RulePolicy", 1.0, extra, why,
                               transition=f"rule:{best.rule}:{best.action}:{len(best.states)}")
         story = self._story_prediction(s, states, extra)
