@@ -40,9 +40,12 @@ def machine_for(project: model.Project, digest: str = "test-digest") -> Machine:
     dialogue, diagnostics = compile_dialogue(project)
     errors = [d.render() for d in diagnostics if d.is_error]
     assert not errors, errors
+    from formc.nlu.compile import compile_nlu
+
+    nlu_data, _ = compile_nlu(project.nlu, project.config.nlu, project.domain)
     return Machine(name=os.path.basename(project.root), digest=digest or project.digest,
                    domain=project.domain, config=project.config, endpoints=project.endpoints,
-                   nlu_data={}, dialogue=dialogue)
+                   nlu_data=nlu_data, dialogue=dialogue)
 
 
 def machine_from_dir(bot_dir: str) -> Machine:

@@ -40,7 +40,7 @@ def nlu(**kw):
     return Nlu.from_dict(json.loads(json.dumps(model, sort_keys=True)))
 
 
-LOGREG = nlu(fallback_threshold=0.3)
+LOGREG = nlu(fallback_threshold=0.3, retrieval_selectors=("",))  # a ResponseSelector
 
 
 def test_ranking_shape_and_confidences():

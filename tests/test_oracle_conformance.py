@@ -46,21 +46,9 @@ IDS = [f"{os.path.basename(os.path.dirname(f))}/{os.path.basename(f)[:-5]}" for 
 # --------------------------------------------------------------------------------- known gaps
 # (a) only: turns where formc's own NLU cannot give Rasa's parse. Keyed "bot/conversation" ->
 # reason. Every entry must be an NLU difference (the same conversation passes (b)).
-_NO_SELECTOR = ("formc answers a retrieval intent (utter_faq / utter_chitchat) with a sub-intent "
-                "response although config.yml has no ResponseSelector; Rasa 3.6 then has no "
-                "`response_selector` in the parse (KeyError logged) and says nothing")
-_EMPTY_TEXT = ("Rasa drops an empty/blank message only when the NLU pipeline crashes on it "
-               "(RegexFeaturizer with regex/lookup patterns -> feature-count mismatch in "
-               "LogisticRegressionClassifier); this bot has no patterns, so Rasa classifies the "
-               "empty text (here: greet 0.69) and runs the core fallback; formc's Agent drops every "
-               "blank message before NLU")
 NLU_XFAIL: dict[str, str] = {
-    "responseselectorbot/04_chitchat_without_selector": _NO_SELECTOR,
-    "responseselectorbot/08_cjk_long_emoji": _NO_SELECTOR,
-    "responseselectorbot/09_chitchat_inside_story": _NO_SELECTOR,
-    "restaurant/06_faq_without_response_selector": _NO_SELECTOR,
-    "restaurant/11_cjk_unseen_empty": _NO_SELECTOR,
-    "rules/11_cjk_long_empty": _EMPTY_TEXT,
+    # (fixed: no ResponseSelector -> no sub-intent answer; blank text classified unless the
+    # RegexFeaturizer has patterns. Keep new NLU-only differences here with their reason.)
 }
 
 # (b) dialogue differences found by these recordings, kept visible as strict xfails until fixed

@@ -11,12 +11,24 @@ from formc.testing import run_tests
 from runtime_helpers import CORPUS
 
 
-@pytest.mark.parametrize("bot", ["rasa-init-moodbot", "formbot", "rules", "responseselectorbot"])
-def test_corpus_test_stories_pass(bot):
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
+
+
+@pytest.mark.parametrize("bot,stories", [("rasa-init-moodbot", 7), ("formbot", 3),
+                                         ("rasa-ch-faq", 2), ("helpdesk-assistant", 12)])
+def test_corpus_test_stories_pass(bot, stories):
     out = io.StringIO()
     code = run_tests(os.path.join(CORPUS, bot), out=out)
     assert code == 0, out.getvalue()
-    assert out.getvalue().strip().splitlines()[-1].endswith("0 failed")
+    assert out.getvalue().strip().splitlines()[-1] == f"{stories} passed, 0 failed"
+
+
+@pytest.mark.parametrize("bot,stories", [("hello", 2), ("restaurant", 8), ("phone-plan-zh", 5)])
+def test_example_test_stories_pass(bot, stories):
+    out = io.StringIO()
+    code = run_tests(os.path.join(EXAMPLES, bot), out=out)
+    assert code == 0, out.getvalue()
+    assert out.getvalue().strip().splitlines()[-1] == f"{stories} passed, 0 failed"
 
 
 def test_failing_story_prints_diff_and_coverage(tmp_path):

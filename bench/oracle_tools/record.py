@@ -4,7 +4,7 @@
 Copies the stored bot to a scratch dir, trains it with Rasa 3.6 (`rasa train`, light config, no
 cache), serves it on 127.0.0.1 (plus our rasa-sdk action server for bots listed in ACTIONS), replays
 each scripted conversation over the REST channel with a fresh sender and reads the tracker
-(`include_events=ALL`). Each record keeps, per turn: user, bot (texts), replies (REST payloads), nlu
+(`include_events=ALL`) after every turn (Rasa 3.6 drops earlier sessions from a saved tracker). Each record keeps, per turn: user, bot (texts), replies (REST payloads), nlu
 (intent, intent_ranking, entities of Rasa's parse) and sequence (compact events of that turn, the
 same form as ../shared/rasa-baseline/capture_oracle.py); plus prelude, final_slots,
 final_active_loop. Every server started here is stopped by its PID (process group).

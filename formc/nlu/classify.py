@@ -39,6 +39,14 @@ class Nlu:
             for key, sel in rs["selectors"].items():
                 self.selectors[key] = (load_scorer(sel["model"], tables), sel["responses"])
 
+    @property
+    def drops_empty_text(self) -> bool:
+        """Rasa's light pipeline crashes on an empty message when the RegexFeaturizer has
+        patterns (no sentence features -> a feature-count mismatch in the classifier); the REST
+        channel then answers [] and logs nothing. Without patterns "" is classified normally."""
+        scorer = self.d.get("scorer") or {}
+        return scorer.get("kind") == "logreg" and bool(scorer.get("patterns"))
+
     @classmethod
     def from_dict(cls, d: dict) -> "Nlu":
         return cls(d)

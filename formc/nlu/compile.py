@@ -150,7 +150,9 @@ def build_synonyms(data: NluData, diags: list[Diagnostic]) -> dict[str, str]:
 def _response_selector(examples, data: NluData, domain: Domain, config: NluConfig, regexes,
                        lookups, boundaries, diags) -> Optional[dict]:
     keyed = [(ex.text, ex.intent) for ex in examples if "/" in ex.intent]
-    if not keyed:
+    # Only a ResponseSelector in the pipeline picks sub-intents; without one Rasa's utter_<faq>
+    # finds no selection and says nothing (recorded from Rasa 3.6), so formc does the same.
+    if not keyed or not config.retrieval_selectors:
         return None
     responses = {r.name: list(r.variations) for r in (*domain.responses, *data.responses)}
     retrieval_intents = sorted({k.split("/", 1)[0] for _t, k in keyed})
@@ -158,7 +160,10 @@ def _response_selector(examples, data: NluData, domain: Domain, config: NluConfi
     groups: dict[str, list] = {}
     for text, key in keyed:
         head = key.split("/", 1)[0]
-        groups.setdefault(head if head in own else "default", []).append((text, key))
+        if head in own:
+            groups.setdefault(head, []).append((text, key))
+        elif "" in config.retrieval_selectors:  # a selector without retrieval_intent: all
+            groups.setdefault("default", []).append((text, key))
     selectors = {}
     for selector, items in sorted(groups.items()):
         texts, keys = [t for t, _ in items], [k for _, k in items]

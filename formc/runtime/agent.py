@@ -129,8 +129,8 @@ class Agent:
             parse.setdefault("entities", [])
             parse.setdefault("intent", {"name": None})
             return parse
-        if not (text or "").strip():
-            return None                  # Rasa drops empty messages: no events, no reply
+        if not (text or "").strip() and self.machine.nlu.drops_empty_text:
+            return None                  # as Rasa: NLU fails on it, no events, no reply
         return self.machine.nlu.parse(text)
 
     async def handle_message(self, session: Optional[Session], sender_id: str, text: str,

@@ -60,7 +60,9 @@ class RedisStore(ConversationStore):
         import redis.asyncio as aioredis
         from redis.exceptions import RedisError
         try:
-            self._redis = aioredis.Redis.from_url(self.url, decode_responses=False)
+            # A blocking pool: a burst of turns waits for a free connection instead of failing.
+            pool = aioredis.BlockingConnectionPool.from_url(self.url, max_connections=64, timeout=30)
+            self._redis = aioredis.Redis(connection_pool=pool)
             await self._redis.ping()
         except (RedisError, OSError, ValueError) as e:
             self._redis = None
