@@ -110,6 +110,13 @@ class FormcServer:
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def wait_for_output(self, text: str, count: int = 1, seconds: float = 30) -> None:
+        deadline = time.time() + seconds
+        while self.output().count(text) < count:
+            if time.time() > deadline:
+                raise RuntimeError(f"{text!r} x{count} not seen in the server output")
+            time.sleep(0.1)
+
     def url(self, path: str) -> str:
         return self.base + path
 

@@ -120,6 +120,7 @@ def test_redis_two_workers(fsm, redis_server, tmp_path):
     server = FormcServer(fsm, "--store", redis_server.url + "?key_prefix=workers", "--workers", "2",
                          cwd=str(tmp_path))
     try:
+        server.wait_for_output("Worker ready", 2)    # a SIGTERM while a worker boots is slow
         script = ["hi", "i am looking for a restaurant", "italian", "4"]
         for text in script:
             say(server, "w", text)
