@@ -80,6 +80,11 @@ def cmd_nlu_eval(args) -> int:
 
 
 def cmd_test(args) -> int:
+    if args.live or args.action_url or args.endpoints:
+        from .testing_live import run_live_tests
+
+        return run_live_tests(args.bot_dir, tuple(args.test_files), endpoints=args.endpoints,
+                              action_url=args.action_url, fail_on_nlu=args.fail_on_nlu)
     from .testing import run_tests
 
     return run_tests(args.bot_dir, tuple(args.test_files), coverage=args.coverage,
@@ -151,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="write results (and coverage) as JSON")
     p.add_argument("--fail-on-nlu", action="store_true",
                    help="also fail a story when the NLU misreads a user text")
+    p.add_argument("--live", action="store_true",
+                   help="run each story as a real conversation (custom actions on the action server)")
+    p.add_argument("--endpoints", metavar="FILE", help="--live: endpoints.yml with the action_endpoint")
+    p.add_argument("--action-url", metavar="URL", help="--live: action server webhook URL")
     p.set_defaults(func=cmd_test)
 
     p = sub.add_parser("shell", help="chat with a bot in the terminal")

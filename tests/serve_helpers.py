@@ -126,7 +126,7 @@ class FormcServer:
             self.proc.wait()
         self.log.close()
 
-    def stop(self, timeout: float = 20) -> int:
+    def stop(self, timeout: float = 45) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

@@ -72,9 +72,12 @@ def test_sigkill_under_load_loses_no_acknowledged_turn(fsm, tmp_path):
     try:
         for sender, texts in acked.items():
             stored = user_texts(tracker(server, sender))
-            # every acknowledged turn is there, in order; at most one more (stored, reply lost)
-            assert stored[:len(texts)] == texts, sender
-            assert len(stored) - len(texts) <= 1
+            if stored and stored[-1] not in texts:
+                stored = stored[:-1]     # stored, but the reply was lost with the server: fine
+            # every acknowledged turn is there, in order, up to the last one (the tracker shows
+            # a capped event history, so older turns may have scrolled out of it)
+            assert stored and stored == texts[-len(stored):], sender
+            assert len(stored) == len(texts) or len(stored) >= 20, sender
             say(server, sender, "hi")                    # and the conversation goes on
     finally:
         server.stop()
