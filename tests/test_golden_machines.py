@@ -27,10 +27,24 @@ def golden_text(bot: str) -> str:
     machine, diagnostics = compile_project(os.path.join("examples", bot))
     assert machine is not None, [d.render() for d in diagnostics if d.is_error]
     document = json.loads(dumps_machine(machine, root=os.path.join("examples", bot)))
-    nlu = json.dumps(document["nlu"], sort_keys=True, ensure_ascii=False).encode()
-    document["nlu"] = {"sha256": hashlib.sha256(nlu).hexdigest(), "keys": sorted(document["nlu"])}
+    # trained weights may differ in the last bits between BLAS builds: the golden file pins the
+    # NLU's structure (vocabulary, classes, patterns, tables), the weights are tested elsewhere
+    nlu = json.dumps(_without_weights(document["nlu"]), sort_keys=True, ensure_ascii=False)
+    document["nlu"] = {"sha256": hashlib.sha256(nlu.encode()).hexdigest(),
+                       "keys": sorted(document["nlu"])}
     document.pop("formc_version")
     return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+WEIGHTS = {"coef", "intercept", "iterations"}
+
+
+def _without_weights(value):
+    if isinstance(value, dict):
+        return {k: _without_weights(v) for k, v in value.items() if k not in WEIGHTS}
+    if isinstance(value, list):
+        return [_without_weights(v) for v in value]
+    return value
 
 
 @pytest.mark.parametrize("bot", BOTS)
