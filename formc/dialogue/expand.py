@@ -143,7 +143,7 @@ def states_and_actions(events: list[Ev], domain: model.Domain, used: dict) -> li
     out = []
     for ev in events:
         if ev.kind == "action":
-            slot_part = slots_substate(domain, slots) if (user is not None and prev is not None) else ()
+            slot_part = slots_substate(domain, slots) if prev is not None else ()
             intent, ents = user if user is not None else (None, ())
             out.append((DState(intent, ents, prev, slot_part, loop), ev))
             prev = ev.name

@@ -143,7 +143,7 @@ class Engine:
     # ---------------------------------------------------------------------- dialogue state
     def current_state(self, s: Session) -> DState:
         intent, ents = s.user_sub if s.user_sub is not None else (None, ())
-        slots = slots_substate(self.domain, s.slots) if (s.user_sub is not None and s.latest_action) else ()
+        slots = slots_substate(self.domain, s.slots) if s.latest_action else ()
         return DState(intent, ents, s.latest_action, slots, s.active_loop)
 
     def states(self, s: Session) -> tuple:
