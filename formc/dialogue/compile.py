@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from .. import model
 from ..errors import Reporter, Span
@@ -27,13 +27,25 @@ def known_actions(domain: model.Domain) -> set:
             | {f"utter_{i.name}" for i in domain.intents if i.is_retrieval})
 
 
-def _check_story(story: model.Story, domain: model.Domain, policies: model.PolicyConfig,
+class _Names(NamedTuple):
+    """The domain's names, computed once per compile (not once per story)."""
+
+    actions: set
+    intents: set
+    slots: set
+    loops: set
+
+    @classmethod
+    def of(cls, domain: model.Domain) -> "_Names":
+        return cls(known_actions(domain), set(domain.intent_names()) | set(model.DEFAULT_INTENTS),
+                   {s.name for s in domain.slots} | set(model.BUILTIN_SLOTS),
+                   {f.name for f in domain.forms} | {TWO_STAGE} | {a.name for a in domain.actions})
+
+
+def _check_story(story: model.Story, names: _Names, policies: model.PolicyConfig,
                  rep: Reporter) -> None:
     """Unknown names in a rule/story (F401-F404) and restrict_rules (F405)."""
-    actions = known_actions(domain)
-    intents = set(domain.intent_names()) | set(model.DEFAULT_INTENTS)
-    slots = {s.name for s in domain.slots} | set(model.BUILTIN_SLOTS)
-    loops = {f.name for f in domain.forms} | {TWO_STAGE} | {a.name for a in domain.actions}
+    actions, intents, slots, loops = names
     kind = story.kind
     user_turns = 0
 
@@ -83,8 +95,9 @@ def compile_dialogue(project: model.Project):
     domain = project.domain
     used = used_entities(domain)
     loops = {f.name for f in domain.forms} | {TWO_STAGE}
+    names = _Names.of(domain)
     for story in project.stories:
-        _check_story(story, domain, project.config.policies, rep)
+        _check_story(story, names, project.config.policies, rep)
 
     learned: dict[tuple, tuple[str, str, str]] = {}     # key states -> (action, rule, span)
     order: list[tuple] = []

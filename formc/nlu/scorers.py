@@ -151,14 +151,18 @@ def train_tfidf(texts: list[str], labels: list[str]) -> dict:
                      minlength=len(vocab)).astype(float)
     n = len(texts)
     idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
-    indptr, indices, data = [0], [], []
-    for r in rows:
-        cols = sorted(r)
-        vals = np.array([r[c] * idf[c] for c in cols])
-        norm = float(np.sqrt((vals * vals).sum())) or 1.0
-        indices.extend(cols)
-        data.extend((vals / norm).tolist())
-        indptr.append(len(indices))
+    # L2-normalised tf-idf rows, vectorised over all examples at once
+    cols = [sorted(r) for r in rows]
+    lengths = np.fromiter((len(c) for c in cols), dtype=np.int64, count=len(cols))
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    indices = np.fromiter((c for row in cols for c in row), dtype=np.int64, count=int(indptr[-1]))
+    counts_flat = np.fromiter((r[c] for r, row in zip(rows, cols) for c in row), dtype=float,
+                              count=int(indptr[-1]))
+    vals = counts_flat * idf[indices]
+    row_of = np.repeat(np.arange(len(cols)), lengths)
+    norms = np.sqrt(np.bincount(row_of, weights=vals * vals, minlength=len(cols)))
+    norms[norms == 0] = 1.0
+    data = vals / norms[row_of]
     return {"kind": "tfidf", "classes": classes, "vocabulary": sorted(vocab, key=vocab.get),
             "idf": b64(idf, "<f4"), "indptr": b64(np.array(indptr), "<i4"),
             "indices": b64(np.array(indices, dtype=np.int64), "<i4"),
