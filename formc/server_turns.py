@@ -111,7 +111,13 @@ class Conversations:
         t0 = time.perf_counter()
         async with self.store.conversation(sender_id) as conv:
             t1 = time.perf_counter()
-            session = self._session(bot, sender_id, conv.record)
+            live = conv.live
+            if live is not None and live.digest == bot.machine.digest:
+                # This process wrote the stored record last: reuse its session object (the
+                # agent never mutates the session it is given) instead of decoding the JSON.
+                session = live
+            else:
+                session = self._session(bot, sender_id, _stored(conv.record, live))
             result = await step(bot, session)
             t2 = time.perf_counter()
             if write and result.session is not None:
@@ -119,9 +125,9 @@ class Conversations:
                 traces.append({"kind": kind, "at": time.time(), "trace": result.trace,
                                "ms": {"lock_and_load": round((t1 - t0) * 1000, 3),
                                       "agent": round((t2 - t1) * 1000, 3)}})
-                record = {"session": result.session.to_json(), "trace": traces[-self.trace_limit:],
-                          "model": bot.machine.digest}
-                conv.write(record, next_fire(result.session))
+                record = {"session": result.session.to_json(raw_states=True),
+                          "trace": traces[-self.trace_limit:], "model": bot.machine.digest}
+                conv.write(record, next_fire(result.session), live=result.session)
         t3 = time.perf_counter()
         intent, actions = summarize(result.events)
         line = {"sender": sender_id, "kind": kind, "intent": intent, "actions": actions,
@@ -181,6 +187,15 @@ class Conversations:
         if result is None or result.session is None:
             await self.store.clear_fire(sender_id)
         return count[0]
+
+
+def _stored(record: Optional[dict], live: Any) -> Optional[dict]:
+    """The record as the store holds it: a cached record (live is set) was never encoded, so
+    give it the JSON round trip a fresh read would have (only after a model swap)."""
+    if record is None or live is None:
+        return record
+    from .stores.base import decode, encode
+    return decode(encode(record))
 
 
 class _Noop:

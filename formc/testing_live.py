@@ -6,8 +6,10 @@ from its intent/entities; an `EXTERNAL_*` intent-only step fires the pending rem
 intent, else goes through trigger_intent), the bot runs whatever it predicts (custom actions on
 the real action server), and the actions it actually ran until it listened again are compared
 with the story's `action:` steps (action_listen, action_session_start and the loop rejections
-are not actions the story lists). `slot_was_set` / `active_loop` / `bot:` steps must match an
-event the bot emitted in that turn after the preceding story action; extra events are fine.
+are not actions the story lists). `slot_was_set` / `active_loop` / `bot:` (a text the bot said,
+not an action here) steps must match an event the bot emitted in that turn after the preceding
+story action; extra events are fine. `active_loop: X` also holds when X simply stayed active
+(a form re-run after a rejection emits no active_loop event).
 The last turn may run more actions than the story lists (a story may end mid-turn, as in
 replay mode). The first mismatch ends the story: what follows would test a different
 conversation.
@@ -39,7 +41,10 @@ class RecordingClient:
         try:
             return await self.inner.run(payload)
         except Exception as exc:  # noqa: BLE001 - re-raised; recorded only for the report
-            if type(exc).__name__ != "ActionDomainRequired":
+            name = type(exc).__name__
+            if name == "ActionRejected":   # a form's validation refusing: the unhappy path
+                self.errors.append(f"{payload.get('next_action')} rejected")
+            elif name != "ActionDomainRequired":
                 self.errors.append(f"{payload.get('next_action')}: {exc}")
             raise
 
@@ -85,7 +90,7 @@ def _parse_for(step: model.UserStep) -> dict:
 
 def _label(step: model.UserStep) -> str:
     if step.text is not None:
-        return f"user: {step.text!r}, intent: {step.intent}"
+        return f"user: {step.text!r}" + (f", intent: {step.intent}" if step.intent else "")
     ents = step_entities(step)
     return f"intent: {step.intent}" + (f" {json.dumps({e['entity']: e['value'] for e in ents})}" if ents else "")
 
@@ -101,15 +106,15 @@ class LiveRun:
         self.lines: list[str] = []
         self.failed = False
         self.nlu_mismatch = False
-        self.transitions: set = set()
 
     async def run(self, steps: list) -> None:
         head, turns = _segments(steps)
         for step in head:            # nothing has been said yet: nothing the bot did to compare
             self.lines.append(f"  {_show(step)}   # not checked (before the first user step)")
         for i, (user, rest) in enumerate(turns):
+            loop_before = self.session.active_loop if self.session is not None else None
             events = await self._send(user)
-            ok = self._compare(rest, events, last=i == len(turns) - 1)
+            ok = self._compare(rest, events, loop_before, last=i == len(turns) - 1)
             if not ok:
                 self.failed = True
                 for later_user, later in turns[i + 1:]:
@@ -139,7 +144,6 @@ class LiveRun:
             result = await agent.handle_message(self.session, self.sender, parse["text"],
                                                 parse_data=parse)
         self.session = result.session
-        self.transitions |= set(result.transitions)
         events = list(result.events)
         users = [i for i, ev in enumerate(events) if ev.get("event") == "user"]
         got = None
@@ -149,10 +153,12 @@ class LiveRun:
         if step.intent and step.text is not None and got not in (step.intent, step.intent.split("/")[0]):
             self.nlu_mismatch = True
             comment = f"   # NLU predicted: {got}"
+        elif step.intent is None:
+            comment = f"   # NLU: {got}"
         self.lines.append(f"  - {_label(step)}{comment}")
         return events
 
-    def _compare(self, steps: list, events: list, last: bool) -> bool:
+    def _compare(self, steps: list, events: list, loop_before: Optional[str], last: bool) -> bool:
         ran = [(i, ev["name"]) for i, ev in enumerate(events)
                if ev.get("event") == "action" and ev.get("name") not in NOT_STORY_ACTIONS]
         names = [n for _, n in ran]
@@ -171,7 +177,7 @@ class LiveRun:
                 actual = ran[k][1] if k < len(ran) else "action_listen"
                 self._mismatch(step, f"bot ran: {actual}", names, steps[n + 1:])
                 return False
-            missing = self._missing(step, events, cursor)
+            missing = self._missing(step, events, cursor, loop_before)
             if missing:
                 self._mismatch(step, missing, names, steps[n + 1:])
                 return False
@@ -186,7 +192,7 @@ class LiveRun:
         return any(ev.get("event") == "bot" and (ev.get("text") or "").strip() == text.strip()
                    for ev in events[cursor:])
 
-    def _missing(self, step: Any, events: list, cursor: int) -> str:
+    def _missing(self, step: Any, events: list, cursor: int, loop_before: Optional[str]) -> str:
         after = events[cursor:]
         if isinstance(step, model.SlotStep):
             for name, value in step.slots:
@@ -197,8 +203,16 @@ class LiveRun:
                     return f"bot set {name} to {set_[-1]!r}"
         elif isinstance(step, model.LoopStep):
             loops = [ev.get("name") for ev in after if ev.get("event") == "active_loop"]
-            if step.name not in loops:
-                return f"bot's active_loop events: {loops}" if loops else "no active_loop event"
+            # A loop that simply stays active emits no event (a form re-run after a rejection):
+            # the step then restates the loop in effect at this point of the turn.
+            end = next((i for i in range(cursor, len(events)) if events[i].get("event") == "action"),
+                       len(events))
+            current = loop_before
+            for ev in events[:end]:
+                if ev.get("event") == "active_loop":
+                    current = ev.get("name")
+            if step.name not in loops and current != step.name:
+                return f"bot's active_loop events: {loops}" if loops else f"no active_loop event (active loop: {current})"
         elif isinstance(step, model.BotStep) and not self._bot_said(events, cursor, step.text):
             return "bot did not say this"
         return ""

@@ -91,21 +91,25 @@ class Session:
         self.latest_event_time = event.get("timestamp", self.latest_event_time)
 
     # ---------------------------------------------------------------------- serialisation
-    def to_json(self) -> dict:
+    def to_json(self, raw_states: bool = False) -> dict:
+        """The session as JSON-ready data. raw_states=True leaves the DStates (NamedTuples of
+        tuples) in place for an encoder that writes tuples as arrays -- the same JSON text,
+        without building ~100 small lists per turn (the server's store encoder does this)."""
+        state = _raw if raw_states else _state_json
         out: dict[str, Any] = {"schema": SCHEMA}
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "window":
-                value = [s.to_json() for s in value]
+                value = [state(s) for s in value]
             elif f.name == "anchor" and value:
-                value = dict(value, window=[s.to_json() for s in value["window"]],
+                value = dict(value, window=[state(s) for s in value["window"]],
                              user_sub=_user_to_json(value["user_sub"]))
             elif f.name == "user_sub":
                 value = _user_to_json(value)
             elif f.name == "snapshots":
-                value = [_snap_to_json(s) for s in value]
+                value = [_snap_to_json(s, state) for s in value]
             elif f.name == "pending_snapshot" and value:
-                value = _snap_to_json(value)
+                value = _snap_to_json(value, state)
             out[f.name] = value
         return out
 
@@ -173,12 +177,20 @@ def _user_from_json(data) -> Optional[tuple]:
     return None if data is None else (data[0], tuple(data[1]))
 
 
-def _snap_to_json(snap: dict) -> dict:
+def _state_json(state: DState) -> list:
+    return state.to_json()
+
+
+def _raw(state: DState) -> DState:
+    return state
+
+
+def _snap_to_json(snap: dict, state=_state_json) -> dict:
     out = dict(snap)
-    out["window"] = [s.to_json() for s in snap["window"]]
+    out["window"] = [state(s) for s in snap["window"]]
     out["user_sub"] = _user_to_json(snap["user_sub"])
     if snap.get("anchor"):
-        out["anchor"] = dict(snap["anchor"], window=[s.to_json() for s in snap["anchor"]["window"]],
+        out["anchor"] = dict(snap["anchor"], window=[state(s) for s in snap["anchor"]["window"]],
                              user_sub=_user_to_json(snap["anchor"]["user_sub"]))
     return out
 

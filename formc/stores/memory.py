@@ -4,33 +4,38 @@ from __future__ import annotations
 import time
 from typing import Any, Optional
 
-from .base import ConversationStore, decode, encode
+from .base import SAME, ConversationStore, decode, encode
 
 
 class MemoryStore(ConversationStore):
     shared = False   # another process cannot see this dict: refuse --workers > 1
 
-    def __init__(self, record_exp: Optional[float] = None) -> None:
-        super().__init__(record_exp)
+    def __init__(self, record_exp: Optional[float] = None, cache_size: int = 1000) -> None:
+        super().__init__(record_exp, cache_size)
         # Records are kept encoded so callers never share mutable state with the store.
-        self._records: dict[str, tuple[str, float]] = {}
+        self._records: dict[str, tuple[bytes, float, int]] = {}   # -> (JSON, saved at, revision)
         self._fire: dict[str, float] = {}
         self._meta: dict[str, str] = {}
 
-    async def _begin(self, sender_id: str) -> tuple[Any, Optional[dict]]:
-        return None, await self.load(sender_id)
+    async def _begin(self, sender_id: str, known_rev: int) -> tuple[Any, Any, int]:
+        entry = self._live_entry(sender_id)
+        if entry is None:
+            return None, None, 0
+        if entry[2] == known_rev:
+            return None, SAME, known_rev
+        return None, decode(entry[0]), entry[2]
 
-    async def _end(self, sender_id: str, token: Any, pending) -> None:
+    async def _end(self, sender_id: str, token: Any, pending, rev: int) -> None:
         if pending is None:
             return
         record, next_fire = pending
-        self._records[sender_id] = (encode(record), time.time())
+        self._records[sender_id] = (encode(record), time.time(), rev)
         if next_fire is None:
             self._fire.pop(sender_id, None)
         else:
             self._fire[sender_id] = next_fire
 
-    async def load(self, sender_id: str) -> Optional[dict]:
+    def _live_entry(self, sender_id: str) -> Optional[tuple[bytes, float, int]]:
         entry = self._records.get(sender_id)
         if entry is None:
             return None
@@ -38,7 +43,11 @@ class MemoryStore(ConversationStore):
             self._records.pop(sender_id, None)
             self._fire.pop(sender_id, None)
             return None
-        return decode(entry[0])
+        return entry
+
+    async def load(self, sender_id: str) -> Optional[dict]:
+        entry = self._live_entry(sender_id)
+        return None if entry is None else decode(entry[0])
 
     async def due(self, now: float, limit: int = 100) -> list[str]:
         return sorted((s for s, t in self._fire.items() if t <= now), key=self._fire.get)[:limit]
@@ -53,7 +62,7 @@ class MemoryStore(ConversationStore):
         self._meta[key] = value
 
     async def purge_expired(self, now: Optional[float] = None) -> int:
-        gone = [s for s, (_, at) in self._records.items() if self._expired(at, now)]
+        gone = [s for s, (_, at, _rev) in self._records.items() if self._expired(at, now)]
         for s in gone:
             self._records.pop(s, None)
             self._fire.pop(s, None)

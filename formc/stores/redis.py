@@ -1,9 +1,12 @@
 """Redis conversation store: key `<prefix>:tracker:<sender>` -> record JSON, shared by many servers.
 
 Per turn two round trips, each one Lua script (atomic on the server):
-  begin: SET <prefix>:lock:<sender> <token> NX PX <lock_ttl>, and if taken, GET the record;
-  end:   only if the lock still holds our token: SET the record (PX record_exp), update the
-         reminder index (sorted set <prefix>:reminders, score = next fire time), DEL the lock.
+  begin: SET <prefix>:lock:<sender> <token> NX PX <lock_ttl>, and if taken, GET the record --
+         unless the record's revision (key <prefix>:rev:<sender>) is the one this process
+         wrote last, in which case only that small number travels (see base.RecordCache);
+  end:   only if the lock still holds our token: SET the record and its revision (PX
+         record_exp), update the reminder index (sorted set <prefix>:reminders, score = next
+         fire time), DEL the lock.
 A lock whose holder died expires after lock_ttl; a turn that outlived its lock is refused
 rather than written (no lost update).
 """
@@ -13,13 +16,15 @@ import asyncio
 import os
 from typing import Any, Optional
 
-from .base import ConversationStore, StoreError, decode, encode
+from .base import SAME, ConversationStore, StoreError, decode, encode
 
 _BEGIN = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {1, redis.call('GET', KEYS[2])}
-end
-return {0}
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
+local rev = redis.call('GET', KEYS[3])
+if rev and rev == ARGV[3] and redis.call('EXISTS', KEYS[2]) == 1 then return {2, rev} end
+local record = redis.call('GET', KEYS[2])
+if not record then return {1} end
+return {1, rev or '0', record}
 """
 
 _END = """
@@ -27,8 +32,10 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] == '1' then
   if ARGV[4] ~= '0' then
     redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+    redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[4])
   else
     redis.call('SET', KEYS[2], ARGV[3])
+    redis.call('SET', KEYS[4], ARGV[7])
   end
   if ARGV[6] == '' then
     redis.call('ZREM', KEYS[3], ARGV[5])
@@ -43,8 +50,8 @@ return 1
 
 class RedisStore(ConversationStore):
     def __init__(self, url: str, record_exp: Optional[float] = None, key_prefix: str = "formc",
-                 lock_ttl: float = 30.0) -> None:
-        super().__init__(record_exp)
+                 lock_ttl: float = 30.0, cache_size: int = 1000) -> None:
+        super().__init__(record_exp, cache_size)
         if not key_prefix.replace("_", "").replace("-", "").isalnum():
             raise StoreError(f"redis key_prefix {key_prefix!r} must be letters, digits, _ or -")
         self.url = url
@@ -78,31 +85,37 @@ class RedisStore(ConversationStore):
     def _k(self, kind: str, sender_id: str) -> str:
         return f"{self.prefix}:{kind}:{sender_id}"
 
-    async def _begin(self, sender_id: str) -> tuple[Any, Optional[dict]]:
+    async def _begin(self, sender_id: str, known_rev: int) -> tuple[Any, Any, int]:
         await self.open()
         token = os.urandom(12).hex()
-        keys = [self._k("lock", sender_id), self._k("tracker", sender_id)]
+        keys = [self._k("lock", sender_id), self._k("tracker", sender_id), self._k("rev", sender_id)]
         delay = 0.001
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 2 * self.lock_ttl_ms / 1000
         while True:
-            got = await self._begin_script(keys=keys, args=[token, self.lock_ttl_ms])
+            got = await self._begin_script(keys=keys, args=[token, self.lock_ttl_ms, known_rev])
+            if got[0] == 2:
+                return token, SAME, known_rev
             if got[0] == 1:
-                return token, (decode(got[1]) if got[1] is not None else None)
+                if len(got) < 3:
+                    return token, None, 0
+                return token, decode(got[2]), int(got[1])
             if loop.time() >= deadline:
                 raise StoreError(f"conversation lock for {sender_id!r} not acquired in time")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.02)
 
-    async def _end(self, sender_id: str, token: Any, pending) -> None:
-        keys = [self._k("lock", sender_id), self._k("tracker", sender_id), f"{self.prefix}:reminders"]
+    async def _end(self, sender_id: str, token: Any, pending, rev: int) -> None:
+        keys = [self._k("lock", sender_id), self._k("tracker", sender_id), f"{self.prefix}:reminders",
+                self._k("rev", sender_id)]
         if pending is None:
-            await self._end_script(keys=keys, args=[token, "0", "", "0", sender_id, ""])
+            await self._end_script(keys=keys, args=[token, "0", "", "0", sender_id, "", "0"])
             return
         record, next_fire = pending
         px = int(self.record_exp * 1000) if self.record_exp else 0
         ok = await self._end_script(keys=keys, args=[
-            token, "1", encode(record), px, sender_id, "" if next_fire is None else repr(next_fire)])
+            token, "1", encode(record), px, sender_id, "" if next_fire is None else repr(next_fire),
+            rev])
         if ok != 1:
             raise StoreError(f"conversation lock for {sender_id!r} expired before the turn was saved "
                              f"(lock_ttl {self.lock_ttl_ms} ms); the turn was not stored")

@@ -14,29 +14,32 @@ import time
 from typing import Any, Optional
 
 from ..locks import FileRangeLock
-from .base import ConversationStore, StoreError, decode, encode
+from .base import SAME, ConversationStore, StoreError, decode, encode
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     sender_id TEXT PRIMARY KEY,
     record    TEXT NOT NULL,
     saved_at  REAL NOT NULL,
-    next_fire REAL
+    next_fire REAL,
+    rev       INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS conversations_next_fire
     ON conversations(next_fire) WHERE next_fire IS NOT NULL;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-_UPSERT = ("INSERT INTO conversations(sender_id, record, saved_at, next_fire) VALUES (?,?,?,?) "
-           "ON CONFLICT(sender_id) DO UPDATE SET record=excluded.record, "
-           "saved_at=excluded.saved_at, next_fire=excluded.next_fire")
+_UPSERT = ("INSERT INTO conversations(sender_id, record, saved_at, next_fire, rev) "
+           "VALUES (?,?,?,?,?) ON CONFLICT(sender_id) DO UPDATE SET record=excluded.record, "
+           "saved_at=excluded.saved_at, next_fire=excluded.next_fire, rev=excluded.rev")
+_REV = "SELECT rev, saved_at FROM conversations WHERE sender_id=?"
+_RECORD = "SELECT record, saved_at, rev FROM conversations WHERE sender_id=?"
 
 
 class SQLiteStore(ConversationStore):
     def __init__(self, path: str, record_exp: Optional[float] = None,
-                 synchronous: str = "normal") -> None:
-        super().__init__(record_exp)
+                 synchronous: str = "normal", cache_size: int = 1000) -> None:
+        super().__init__(record_exp, cache_size)
         self.path = os.path.abspath(path)
         if synchronous.lower() not in ("off", "normal", "full", "extra"):
             raise StoreError(f"sqlite option synchronous={synchronous!r}: use normal or full")
@@ -61,6 +64,9 @@ class SQLiteStore(ConversationStore):
             # only an OS crash or power loss can drop the last turns. ?synchronous=full for that.
             db.execute(f"PRAGMA synchronous={self._synchronous}")
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(conversations)")}
+            if "rev" not in columns:   # a file written before revisions existed
+                db.execute("ALTER TABLE conversations ADD COLUMN rev INTEGER NOT NULL DEFAULT 0")
         except sqlite3.Error as e:
             raise StoreError(f"cannot open SQLite store {self.path}: {e}") from None
         self._db = db
@@ -79,20 +85,29 @@ class SQLiteStore(ConversationStore):
             self._open_sync()
         return self._db  # type: ignore[return-value]
 
-    async def _begin(self, sender_id: str) -> tuple[Any, Optional[dict]]:
-        self._conn()
+    async def _begin(self, sender_id: str, known_rev: int) -> tuple[Any, Any, int]:
+        db = self._conn()
         await self._locks.acquire(sender_id)  # type: ignore[union-attr]
         try:
-            return None, self._read(sender_id)
+            if known_rev:
+                row = db.execute(_REV, (sender_id,)).fetchone()
+                if row is None or self._expired(row[1]):
+                    return None, None, 0
+                if row[0] == known_rev:
+                    return None, SAME, known_rev
+            row = db.execute(_RECORD, (sender_id,)).fetchone()
+            if row is None or self._expired(row[1]):
+                return None, None, 0
+            return None, decode(row[0]), row[2]
         except BaseException:
             self._locks.release(sender_id)  # type: ignore[union-attr]
             raise
 
-    async def _end(self, sender_id: str, token: Any, pending) -> None:
+    async def _end(self, sender_id: str, token: Any, pending, rev: int) -> None:
         try:
             if pending is not None:
                 record, next_fire = pending
-                self._conn().execute(_UPSERT, (sender_id, encode(record), time.time(), next_fire))
+                self._conn().execute(_UPSERT, (sender_id, encode(record), time.time(), next_fire, rev))
         finally:
             if self._locks is not None:
                 self._locks.release(sender_id)
