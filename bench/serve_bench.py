@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -149,14 +150,19 @@ def run_config(bot: str, store_kind: str, workers: int, senders_list: list, dura
                     done.wait(0.25)
             t = threading.Thread(target=sample, daemon=True)
             t.start()
+            r0 = resource.getrusage(resource.RUSAGE_SELF)
             lat, errors, elapsed = runner(load(port, senders, duration))
+            r1 = resource.getrusage(resource.RUSAGE_SELF)
+            client_cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
             done.set()
             t.join()
             row = {"store": store_kind, "workers": workers, "senders": senders,
                    "messages": len(lat), "msgs_per_s": round(len(lat) / elapsed, 1),
                    "p50_ms": round(pct(lat, 0.50), 2), "p99_ms": round(pct(lat, 0.99), 2),
                    "max_ms": round(max(lat) * 1000, 2) if lat else None,
-                   "errors": len(errors), "server_rss_mib": round(rss_max[0], 1)}
+                   "errors": len(errors), "server_rss_mib": round(rss_max[0], 1),
+                   # the load generator's own CPU (it shares the 2 cores with the server)
+                   "client_cpu_pct": round(100 * client_cpu / elapsed, 1)}
             if errors:
                 row["first_error"] = errors[0]
             rows.append(row)
@@ -205,11 +211,13 @@ def main() -> int:
             redis_proc.terminate()
             redis_proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    print("\n| store | workers | senders | msgs/s | p50 ms | p99 ms | errors | server RSS MiB |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| store | workers | senders | msgs/s | p50 ms | p99 ms | errors | server RSS MiB "
+          "| client CPU % |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['store']} | {r['workers']} | {r['senders']} | {r['msgs_per_s']:,} | "
-              f"{r['p50_ms']} | {r['p99_ms']} | {r['errors']} | {r['server_rss_mib']} |")
+              f"{r['p50_ms']} | {r['p99_ms']} | {r['errors']} | {r['server_rss_mib']} | "
+              f"{r['client_cpu_pct']} |")
     return 0
 
 

@@ -420,9 +420,7 @@ class DomainReader:
                 else:
                     existing.append(_with_condition(mapping, condition))
         for name, d in drafts.items():
-            if d["has_mappings"]:
-                if d["auto_fill"] is not True and "auto_fill" in d:
-                    pass
+            if d["has_mappings"]:  # a 3.x slot: its mappings are explicit, auto_fill is moot
                 continue
             if d["auto_fill"] is not False and name in entity_names:
                 auto = model.SlotMapping("from_entity", entity=name)

@@ -4,10 +4,14 @@ A real file in WAL mode; each turn is one single-statement transaction (upsert).
 server processes on one machine may share the file: the per-conversation cross-process lock
 is a POSIX range lock on `<db>.locks` (dropped by the kernel if a process dies). Calls are
 synchronous on the event loop on purpose: each is tens of microseconds, far less than a
-thread hand-off would cost.
+thread hand-off would cost. The per-turn write goes through its own connection that never
+waits inside SQLite: when another process holds the write lock it backs off with an
+asyncio sleep, so the event loop keeps serving other conversations (SQLite's busy handler
+would sleep 1-10 ms with the whole worker blocked).
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import time
@@ -45,6 +49,7 @@ class SQLiteStore(ConversationStore):
             raise StoreError(f"sqlite option synchronous={synchronous!r}: use normal or full")
         self._synchronous = synchronous.upper()
         self._db: Optional[sqlite3.Connection] = None
+        self._writer: Optional[sqlite3.Connection] = None
         self._locks: Optional[FileRangeLock] = None
 
     async def open(self) -> None:
@@ -69,13 +74,17 @@ class SQLiteStore(ConversationStore):
                 db.execute("ALTER TABLE conversations ADD COLUMN rev INTEGER NOT NULL DEFAULT 0")
         except sqlite3.Error as e:
             raise StoreError(f"cannot open SQLite store {self.path}: {e}") from None
-        self._db = db
+        writer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        writer.execute("PRAGMA busy_timeout=0")
+        writer.execute(f"PRAGMA synchronous={self._synchronous}")
+        self._db, self._writer = db, writer
         self._locks = FileRangeLock(self.path + ".locks")
 
     async def close(self) -> None:
         if self._db is not None:
             self._db.close()
-            self._db = None
+            self._writer.close()
+            self._db = self._writer = None
         if self._locks is not None:
             self._locks.close()
             self._locks = None
@@ -107,10 +116,24 @@ class SQLiteStore(ConversationStore):
         try:
             if pending is not None:
                 record, next_fire = pending
-                self._conn().execute(_UPSERT, (sender_id, encode(record), time.time(), next_fire, rev))
+                await self._upsert((sender_id, encode(record), time.time(), next_fire, rev))
         finally:
             if self._locks is not None:
                 self._locks.release(sender_id)
+
+    async def _upsert(self, args: tuple, timeout: float = 10.0) -> None:
+        self._conn()
+        delay, waited = 0.0002, 0.0
+        while True:
+            try:
+                self._writer.execute(_UPSERT, args)  # type: ignore[union-attr]
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or waited >= timeout:
+                    raise
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.005)
 
     def _read(self, sender_id: str) -> Optional[dict]:
         row = self._conn().execute(
