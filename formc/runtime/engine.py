@@ -115,10 +115,8 @@ class Engine:
 
     # ------------------------------------------------------------------------- sessions
     def initial_slots(self) -> dict:
-        slots = {s.name: s.initial_value for s in self.domain.slots}
-        for name in model.BUILTIN_SLOTS:
-            slots.setdefault(name, None)
-        return slots
+        # the reader already added the built-ins Rasa adds (requested_slot only with forms)
+        return {s.name: s.initial_value for s in self.domain.slots}
 
     def new_session(self, sender_id: str, history_limit: int = 200) -> Session:
         s = Session(sender_id=sender_id, digest=self.machine.digest, history_limit=history_limit)
