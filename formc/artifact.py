@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 from . import __version__, model
 from .errors import Diagnostic, ERROR, FormcError, Span
+from .gcpause import gc_paused
 
 FORMAT = "formc-fsm"
 FORMAT_VERSION = 1
@@ -163,6 +164,7 @@ def _relative_spans(value: Any, root: str) -> Any:
     return value
 
 
+@gc_paused
 def dumps_machine(machine: Machine, root: str = "") -> bytes:
     document = machine_to_document(machine, root)
     return (json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
@@ -181,6 +183,7 @@ def _refuse(path: str, message: str, hint: str = "") -> FormcError:
     return FormcError([Diagnostic(ERROR, "F501", message, Span(path), hint)])
 
 
+@gc_paused
 def loads_machine(data: bytes, path: str = "<fsm>") -> Machine:
     """Parse and check a .fsm document; raises FormcError with a clear message if it is not one."""
     from .dialogue.machine import DialogueMachine

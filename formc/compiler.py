@@ -8,6 +8,7 @@ from typing import Optional
 from .artifact import Machine
 from .check import check_project
 from .errors import Diagnostic
+from .gcpause import gc_paused
 from .model import Project
 from .reader import read_project
 
@@ -30,6 +31,7 @@ def build_machine(project: Project) -> tuple[Optional[Machine], list[Diagnostic]
     return machine, diagnostics
 
 
+@gc_paused
 def compile_project(bot_dir: str) -> tuple[Optional[Machine], list[Diagnostic]]:
     """Entry point: a bot directory -> (Machine or None, every diagnostic found on the way)."""
     project, diagnostics = read_project(bot_dir)

@@ -49,6 +49,13 @@ IDS = [f"{os.path.basename(os.path.dirname(f))}/{os.path.basename(f)[:-5]}" for 
 NLU_XFAIL: dict[str, str] = {
     # (fixed: no ResponseSelector -> no sub-intent answer; blank text classified unless the
     # RegexFeaturizer has patterns. Keep new NLU-only differences here with their reason.)
+    "features/07_list_slot": (
+        "turn 1 text: the features bot's CRFEntityExtractor (kept for entity roles) re-extracts "
+        "the lookup toppings, so Rasa's parse has each topping twice and the list slot holds 4 "
+        "values; formc's NLU has no CRF extractor (regex/lookup entities only)"),
+    "features/08_roles": (
+        "turns 0-1 text: city roles (from/to) come from Rasa's CRFEntityExtractor; formc's NLU "
+        "has no CRF extractor, so its city entities carry no role and from_city/to_city stay unset"),
 }
 
 # (b) dialogue differences found by these recordings, kept visible as strict xfails until fixed

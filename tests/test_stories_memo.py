@@ -276,3 +276,28 @@ def test_story_states_are_shown_distinctly(tmp_path):
     d.user("greet")
     pred = d.predict()
     assert pred.transition in {t.id for t in story_transitions}
+
+
+def test_conversation_start_rule_does_not_hide_the_first_story_turn(tmp_path):
+    # a conversation_start rule compiles to [start state] -> action_listen; that listen is logged
+    # by action_session_start, never predicted, so memoization must still see the first turn
+    rules = """
+rules:
+- rule: greet at the start
+  conversation_start: true
+  steps:
+  - intent: greet
+  - action: utter_greet
+"""
+    stories = """
+stories:
+- story: affirm first
+  steps:
+  - intent: affirm
+  - action: utter_a
+"""
+    _p, machine = bot(tmp_path, stories=stories, rules=rules)
+    d = Driver(machine)
+    d.user("affirm")
+    pred = d.predict()
+    assert pred.action == "utter_a" and pred.policy == "MemoizationPolicy"

@@ -148,7 +148,10 @@ class StoryMemo:
             if loop and nxt == loop and state.prev_action != loop:
                 flags.append(loop in hidden_loops)
                 continue
-            if not hidden:
+            if not hidden or (state.prev_action is None and nxt == LISTEN):
+                # the listen after the session start is logged by action_session_start itself,
+                # not predicted, so it is never a rule-only turn (even when a conversation_start
+                # rule's key [start state] -> action_listen matches it)
                 flags.append(False)
                 continue
             best = rule_index.best(states[:i + 1])

@@ -13,7 +13,11 @@ import re
 import zlib
 from typing import Any, Optional
 
+import numpy as np
+
+from ..gcpause import gc_paused
 from .entities import Extractor, apply_synonyms
+from .lookup_index import IndexCache
 from .scorers import KeywordScorer, load_scorer
 
 _INTENT_MESSAGE = re.compile(
@@ -21,13 +25,17 @@ _INTENT_MESSAGE = re.compile(
 
 
 class Nlu:
+    @gc_paused
     def __init__(self, d: dict):
         self.d = d
         self.intents = set(d.get("intents", []))
         self.entity_types = set(d.get("entities", []))
         tables = [t["elements"] for t in d.get("lookup_tables", [])]
-        self.scorer = load_scorer(d.get("scorer"), tables)
-        self.extractor = Extractor(d.get("extractor") or {}, tables)
+        # one lookup map shared by the extractor and the scorers' lookup features; the
+        # extractor picks its folding first, the (case-sensitive) featurizers verify on it
+        indexes = IndexCache(tables, _tables_used(d))
+        self.extractor = Extractor(d.get("extractor") or {}, tables, indexes)
+        self.scorer = load_scorer(d.get("scorer"), tables, indexes)
         self.synonyms: dict[str, str] = dict(d.get("synonyms") or {})
         self.nfkc = (d.get("extractor") or {}).get("normalize", "nfkc") == "nfkc"
         self.fallback = d.get("fallback")
@@ -37,7 +45,8 @@ class Nlu:
         self.selectors = {}
         if rs:
             for key, sel in rs["selectors"].items():
-                self.selectors[key] = (load_scorer(sel["model"], tables), sel["responses"])
+                self.selectors[key] = (load_scorer(sel["model"], tables, indexes),
+                                       sel["responses"])
 
     @property
     def drops_empty_text(self) -> bool:
@@ -78,11 +87,10 @@ class Nlu:
                 result["intent"] = {"name": name, "confidence": 1.0}
             return None
         probs = scorer.scores(text)
-        order = sorted(range(len(scorer.classes)), key=lambda i: -probs[i])
-        ranking = [{"name": scorer.classes[i], "confidence": float(probs[i])} for i in order]
+        order = _ranked(probs, self.ranking_length)
+        classes = scorer.classes
+        ranking = [{"name": classes[i], "confidence": p} for i, p in order]
         result["intent"] = dict(ranking[0])
-        if self.ranking_length > 0:
-            ranking = ranking[: self.ranking_length]
         result["intent_ranking"] = ranking
         return ranking
 
@@ -109,15 +117,14 @@ class Nlu:
         for key, (scorer, responses) in sorted(self.selectors.items()):
             if scorer is None or isinstance(scorer, KeywordScorer):
                 continue
-            probs = scorer.scores(text)
-            order = sorted(range(len(scorer.classes)), key=lambda i: -probs[i])[:10]
-            best = scorer.classes[order[0]]
+            order = _ranked(scorer.scores(text), 10)
+            best = scorer.classes[order[0][0]]
             out[key] = {
                 "response": {"responses": responses.get(best, []),
-                             "confidence": float(probs[order[0]]),
+                             "confidence": order[0][1],
                              "intent_response_key": best, "utter_action": f"utter_{best}"},
-                "ranking": [{"id": _label_id(scorer.classes[i]), "confidence": float(probs[i]),
-                             "intent_response_key": scorer.classes[i]} for i in order],
+                "ranking": [{"id": _label_id(scorer.classes[i]), "confidence": p,
+                             "intent_response_key": scorer.classes[i]} for i, p in order],
             }
         result["response_selector"] = out
         name = result["intent"].get("name")
@@ -158,6 +165,39 @@ class Nlu:
         intent_dict = {"name": intent, "confidence": confidence}
         return {"text": text, "intent": intent_dict, "intent_ranking": [dict(intent_dict)],
                 "entities": entities}
+
+
+def _tables_used(d: dict) -> set[int]:
+    """Lookup tables that the extractor or a logreg scorer (lookup features) refers to."""
+    patterns = list((d.get("extractor") or {}).get("patterns", []))
+    selectors = ((d.get("response_selector") or {}).get("selectors") or {}).values()
+    for model in [d.get("scorer"), *(sel.get("model") for sel in selectors)]:
+        if model and model.get("kind") == "logreg":
+            patterns += model.get("patterns", [])
+    return {int(p["table"]) for p in patterns if p.get("kind") == "lookup"}
+
+
+def _ranked(probs, length: int) -> list[tuple[int, float]]:
+    """(class index, probability) best first, ties in class order; the first `length` only
+    (all when length <= 0). `probs` is a list (few classes) or an array."""
+    if isinstance(probs, list):
+        order = sorted(range(len(probs)), key=lambda i: -probs[i])
+        if length > 0:
+            order = order[:length]
+        return [(i, probs[i]) for i in order]
+    probs = np.asarray(probs, dtype=float)
+    n = len(probs)
+    if 0 < length < n and n > 64:       # many classes: sort only the top candidates
+        top = np.argpartition(-probs, length - 1)[:length]
+        cut = probs[top].min()
+        top = np.flatnonzero(probs >= cut)           # keep every tie of the cut value
+        order = top[np.argsort(-probs[top], kind="stable")][:length]
+    else:
+        order = np.argsort(-probs, kind="stable")
+        if length > 0:
+            order = order[:length]
+    values = probs[order].tolist()
+    return list(zip(order.tolist(), values))
 
 
 def _label_id(key: str) -> int:

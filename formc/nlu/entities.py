@@ -7,8 +7,8 @@ earliest listed element that matches wins, not the longest; matches of different
 overlap and are all kept; no `confidence` key. Option match="longest" instead collects every
 candidate of every pattern and keeps non-overlapping ones, longest first (ties: pattern order).
 
-Lookup tables are matched with one hash map (normalised element -> first index per table) probed
-only at word boundaries, so cost does not grow with the number of elements. Matching runs on a
+Lookup tables are matched with one hash map (lookup_index.py; normalised element -> element
+ids) probed only at word boundaries, so cost does not grow with the number of elements. Matching runs on a
 normalised copy of the text (NFKC per character + lowercase unless case-sensitive); spans are
 mapped back, so `text[start:end] == value` always holds for the original text. Word boundaries
 are not required next to CJK characters unless cjk_boundaries is set (Chinese has no spaces).
@@ -20,51 +20,18 @@ import re
 import unicodedata
 from typing import Any, Optional
 
+from .lookup_index import IndexCache, LookupIndex, fold_element, is_cjk, normalise  # noqa: F401
+
 EXTRACTOR = "RegexEntityExtractor"
-
-
-def is_cjk(ch: str) -> bool:
-    o = ord(ch)
-    return (0x2E80 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF
-            or 0x3040 <= o <= 0x30FF or 0xFF66 <= o <= 0xFF9F or 0x20000 <= o <= 0x2FA1F
-            or 0x0E00 <= o <= 0x0E7F)
-
-
-def _word(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
-
-
-def normalise(text: str, nfkc: bool, fold: bool) -> tuple[str, list[int]]:
-    """Per-character normalisation; returns (normalised, origin) with origin[i] = index in text
-    of the character that produced normalised[i] (plus a final len(text) sentinel)."""
-    if text.isascii():                       # fast path: nothing to normalise, 1:1 offsets
-        return (text.lower() if fold else text), list(range(len(text) + 1))
-    out: list[str] = []
-    origin: list[int] = []
-    for i, ch in enumerate(text):
-        piece = unicodedata.normalize("NFKC", ch) if nfkc and not ch.isascii() else ch
-        if fold:
-            lowered = piece.lower()
-            if len(lowered) == len(piece):
-                piece = lowered
-        out.append(piece)
-        origin.extend([i] * len(piece))
-    origin.append(len(text))
-    return "".join(out), origin
-
-
-def fold_element(element: str, nfkc: bool, fold: bool) -> str:
-    if element.isascii():
-        return element.lower() if fold else element
-    return normalise(element, nfkc, fold)[0]
 
 
 class Extractor:
     """Runtime extractor built from the compiled dict (see compile_nlu)."""
 
-    def __init__(self, d: dict, tables: Optional[list] = None):
+    def __init__(self, d: dict, tables: Optional[list] = None,
+                 indexes: Optional[IndexCache] = None):
         """`d` as made by compile_extractor; lookup patterns index `tables` (lists of elements,
-        default d["tables"])."""
+        default d["tables"]); `indexes` shares lookup maps with the model's scorers."""
         self.case_sensitive = bool(d.get("case_sensitive", False))
         self.boundaries = bool(d.get("word_boundaries", True))
         self.cjk_boundaries = bool(d.get("cjk_boundaries", False))
@@ -80,36 +47,30 @@ class Extractor:
                     continue
             else:
                 self.patterns.append((p["name"], "lookup", int(p["table"])))
-        # one map for the used tables: folded element -> {table: first index}
-        all_tables = d.get("tables", []) if tables is None else tables
-        used = sorted({obj for _n, kind, obj in self.patterns if kind == "lookup"})
-        self.table_count = len(used)
-        self.lookup: dict[str, Any] = {}
-        lengths: set[int] = set()
-        fold = not self.case_sensitive
-        for t in used:
-            elements = all_tables[t] if t < len(all_tables) else []
-            for idx, element in enumerate(elements):
-                key = fold_element(element, self.nfkc, fold)
-                if not key:
-                    continue
-                entry = self.lookup.get(key)
-                if entry is None:
-                    self.lookup[key] = (t, idx) if self.table_count == 1 else {t: idx}
+        self.used = {obj for _n, kind, obj in self.patterns if kind == "lookup"}
+        self.index: Optional[LookupIndex] = None
+        if self.used:
+            all_tables = d.get("tables", []) if tables is None else tables
+            if indexes is None:
+                indexes = IndexCache(all_tables, self.used)
+            self.index = indexes.get(self.nfkc, not self.case_sensitive)
 
-                    lengths.add(len(key))
-                elif isinstance(entry, dict) and t not in entry:
-                    entry[t] = idx
-        self.lengths = sorted(lengths)
-        self.max_len = self.lengths[-1] if self.lengths else 0
+    @property
+    def lookup(self) -> dict[str, int]:
+        """The one hash map of folded lookup elements (empty without lookup patterns)."""
+        return self.index.first if self.index is not None else {}
 
     def extract(self, text: str) -> list[dict]:
         if not self.patterns or not text:
             return []
-        plain, origin = normalise(text, self.nfkc, False)
-        folded = plain if self.case_sensitive else normalise(text, self.nfkc, True)[0]
+        if text.isascii():                      # offsets map 1:1
+            plain, origin = text, None
+            folded = text if self.case_sensitive else text.lower()
+        else:
+            plain, origin = normalise(text, self.nfkc, False)
+            folded = plain if self.case_sensitive else normalise(text, self.nfkc, True)[0]
         found: list[tuple[int, int, int, str]] = []   # (start, end, pattern order, name)
-        lookup_hits = self._lookup_candidates(folded) if self.lookup else {}
+        lookup_hits = self._lookup_candidates(folded) if self.index is not None else {}
         for order, (name, kind, obj) in enumerate(self.patterns):
             if kind == "regex":
                 try:
@@ -118,49 +79,33 @@ class Extractor:
                 except RecursionError:
                     continue
             else:
-                found.extend((s, e, order, name) for s, e in
-                             self._table_matches(lookup_hits.get(obj, {}), all_=self.longest))
+                by_start = lookup_hits.get(obj)
+                if by_start:
+                    found.extend((s, e, order, name) for s, e in
+                                 self._table_matches(by_start, all_=self.longest))
         if self.longest:
             found = _resolve_longest(found)
         out = []
         for s, e, _order, name in found:
-            start, end = origin[s], (origin[e - 1] + 1 if e > s else origin[s])
+            if origin is None:
+                start, end = s, e
+            else:
+                start, end = origin[s], (origin[e - 1] + 1 if e > s else origin[s])
             out.append({"entity": name, "start": start, "end": end, "value": text[start:end],
                         "extractor": EXTRACTOR})
         return out
 
     def _lookup_candidates(self, t: str) -> dict[int, dict[int, list[tuple[int, int]]]]:
         """table -> start -> [(end, element index)] for every element occurrence."""
-        n = len(t)
         hits: dict[int, dict[int, list]] = {}
-        if self.boundaries:
-            isw = [_word(c) for c in t]
-            cjk = [is_cjk(c) for c in t] if not self.cjk_boundaries else [False] * n
-            bound = [(i > 0 and isw[i - 1]) != (i < n and isw[i]) for i in range(n + 1)]
-            # next to a CJK character (inside or outside the element) no \b is required
-            ends = [e for e in range(1, n + 1) if bound[e] or cjk[e - 1] or (e < n and cjk[e])]
-            starts = [s for s in range(n) if bound[s] or cjk[s] or (s > 0 and cjk[s - 1])]
-        else:
-            ends = list(range(1, n + 1))
-            starts = list(range(n))
-        lengths = set(self.lengths)
-        lookup = self.lookup
-        single = self.table_count == 1
-        ei0 = 0
-        for s in starts:
-            while ei0 < len(ends) and ends[ei0] <= s:
-                ei0 += 1
-            for ei in range(ei0, len(ends)):
-                e = ends[ei]
-                if e - s > self.max_len:
-                    break
-                if (e - s) not in lengths:
-                    continue
-                entry = lookup.get(t[s:e])
-                if entry is None:
-                    continue
-                items = (entry,) if single else entry.items()
-                for table, idx in items:
+        index = self.index
+        used = self.used
+        for s, e, gids in index.occurrences(t, self.boundaries, self.cjk_boundaries):
+            seen = set()
+            for g in gids:                    # ascending: the first per table is its earliest
+                table, idx = index.locate(g)
+                if table in used and table not in seen:
+                    seen.add(table)
                     hits.setdefault(table, {}).setdefault(s, []).append((e, idx))
         return hits
 
@@ -212,19 +157,15 @@ def compile_extractor(regexes: list[tuple[str, str]], lookups: list[tuple[str, l
             "patterns": patterns}
 
 
-def table_hits(matcher: "Extractor", text: str) -> set[int]:
-    """Lookup tables (indices) with an occurrence overlapping a token: RegexFeaturizer's test."""
-    if not matcher.lookup:
-        return set()
-    from .tokenize import tokenize
-    folded = text if matcher.case_sensitive else normalise(text, False, True)[0]
-    tokens = tokenize(text)
-    out = set()
-    for table, by_start in matcher._lookup_candidates(folded).items():
-        for s, ends in by_start.items():
-            if any(ts < e and te > s for e, _i in ends for _w, ts, te in tokens):
-                out.add(table)
-                break
+def table_hits(index: LookupIndex, text: str, tokens, *, case_sensitive: bool,
+               boundaries: bool) -> set[int]:
+    """Lookup tables (indices) with an occurrence overlapping a token: RegexFeaturizer's test
+    (unnormalised text, `\\b` required next to CJK characters too)."""
+    out: set[int] = set()
+    for s, e, g in index.raw_occurrences(text, boundaries, True, case_sensitive):
+        table = index.locate(g)[0]
+        if table not in out and any(ts < e and te > s for _w, ts, te in tokens):
+            out.add(table)
     return out
 
 

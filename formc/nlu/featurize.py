@@ -39,6 +39,9 @@ def char_wb_ngrams(doc: str, min_n: int, max_n: int) -> list[str]:
     for word in doc.split():
         w = " " + word + " "
         w_len = len(w)
+        if w_len > max_n:           # the usual case: every n fits, one comprehension
+            grams += [w[i:i + n] for n in range(min_n, max_n + 1) for i in range(w_len - n + 1)]
+            continue
         for n in range(min_n, max_n + 1):
             if w_len <= n:
                 grams.append(w)   # a short word counts once, then no longer n-grams
@@ -60,6 +63,8 @@ def word_ngrams(doc: str, min_n: int, max_n: int) -> list[str]:
 class Featurizer:
     """Builds sentence feature vectors from a fixed vocabulary and compiled regex patterns."""
 
+    CACHE_WORDS = 20_000
+
     def __init__(self, vocabulary: dict[str, int], patterns: list, analyzer: str = "char_wb",
                  min_n: int = 1, max_n: int = 4, lowercase: bool = True):
         self.vocabulary = vocabulary
@@ -67,6 +72,10 @@ class Featurizer:
         self.analyzer = analyzer
         self.min_n, self.max_n = min_n, max_n
         self.lowercase = lowercase
+        # char_wb grams never span two words, nor do single words: a sentence's counts are
+        # the sum of its tokens' counts, so each token's columns can be cached
+        self.per_word = analyzer != "word" or min_n == max_n == 1
+        self._columns: dict[str, list[int]] = {}
 
     @property
     def n_features(self) -> int:
@@ -80,19 +89,49 @@ class Featurizer:
             return word_ngrams(doc, self.min_n, self.max_n)
         return char_wb_ngrams(doc, self.min_n, self.max_n)
 
+    def token_grams(self, word: str) -> list[str]:
+        """The grams one token adds to the sentence's (per_word analyzers only)."""
+        piece = _NUMBER.sub("__NUMBER__", word)
+        if self.lowercase:
+            piece = piece.lower().lower()     # as processed_tokens, then the doc, lowercase
+        if self.analyzer == "word":
+            return _WORD.findall(piece)
+        return char_wb_ngrams(piece, self.min_n, self.max_n)
+
+    def token_columns(self, word: str, cache: bool = True) -> list[int]:
+        """Vocabulary columns of one token's grams, in order, with repeats (cached)."""
+        cols = self._columns.get(word)
+        if cols is None:
+            cols = [c for c in map(self.vocabulary.get, self.token_grams(word)) if c is not None]
+            if cache:
+                if len(self._columns) >= self.CACHE_WORDS:
+                    self._columns.clear()
+                self._columns[word] = cols
+        return cols
+
+    def count_features(self, text: str, tokens=None) -> dict[int, float]:
+        """{vocabulary column: count}, columns in order of first occurrence."""
+        if not self.per_word:
+            vocab = self.vocabulary
+            return {vocab[g]: float(c) for g, c in Counter(self.grams(text)).items()
+                    if g in vocab}
+        counts: dict[int, float] = {}
+        get = counts.get
+        for word, _s, _e in (tokenize(text) if tokens is None else tokens):
+            for col in self.token_columns(word):
+                counts[col] = get(col, 0.0) + 1.0
+        return counts
+
     def features(self, text: str) -> dict[int, float]:
         out: dict[int, float] = {}
+        tokens = tokenize(text)
         if self.patterns:
-            tokens = tokenize(text)
             for col, pattern in enumerate(self.patterns):
                 if pattern_hits_token(pattern, text, tokens):
                     out[col] = 1.0
         base = len(self.patterns)
-        vocab = self.vocabulary
-        for gram, count in Counter(self.grams(text)).items():
-            idx = vocab.get(gram)
-            if idx is not None:
-                out[base + idx] = float(count)
+        for col, count in self.count_features(text, tokens).items():
+            out[base + col] = count
         return out
 
 

@@ -16,13 +16,14 @@ import base64
 import math
 import re
 from collections import Counter
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
 from . import logreg
-from .entities import Extractor, table_hits
+from .entities import table_hits
 from .featurize import Featurizer, build_vocabulary, pattern_hits_token
+from .lookup_index import IndexCache
 from .tokenize import tokenize
 
 TFIDF_SCALE = 20.0
@@ -74,11 +75,11 @@ def train_logreg(texts: list[str], labels: list[str], regexes: list[tuple[str, s
 class _LogregFeatures:
     """Feature space [patterns | count vectorizer 1 | count vectorizer 2 ...] of one message."""
 
-    def __init__(self, model: dict, tables: list):
-        case = model.get("patterns_case_sensitive", True)
-        flags = 0 if case else re.IGNORECASE
+    def __init__(self, model: dict, tables: list, indexes: Optional[IndexCache] = None):
+        self.case = model.get("patterns_case_sensitive", True)
+        flags = 0 if self.case else re.IGNORECASE
         self.regex_cols: list[tuple[int, re.Pattern]] = []
-        lookup_patterns, self.table_cols = [], {}
+        self.table_cols: dict[int, list[int]] = {}
         for col, p in enumerate(model.get("patterns", [])):
             if p["kind"] == "regex":
                 try:
@@ -87,10 +88,11 @@ class _LogregFeatures:
                     continue
             else:
                 self.table_cols.setdefault(p["table"], []).append(col)
-                lookup_patterns.append({"name": "", "kind": "lookup", "table": p["table"]})
-        self.matcher = Extractor({"case_sensitive": case, "normalize": "none",
-                                  "word_boundaries": model.get("patterns_word_boundaries", True),
-                                  "cjk_boundaries": True, "patterns": lookup_patterns}, tables)
+        self.boundaries = model.get("patterns_word_boundaries", True)
+        self.index = None
+        if self.table_cols:
+            indexes = indexes or IndexCache(tables, set(self.table_cols))
+            self.index = indexes.for_featurizer(self.case)
         self.n_patterns = len(model.get("patterns", []))
         self.parts: list = []
         offset = self.n_patterns
@@ -101,17 +103,23 @@ class _LogregFeatures:
             offset += f.n_features
         self.n_features = offset
 
+    def pattern_cols(self, text: str, tokens) -> list[int]:
+        """Columns of the regex / lookup-table features that fire (each 1.0)."""
+        out = []
+        for col, pattern in self.regex_cols:
+            if pattern_hits_token(pattern, text, tokens):
+                out.append(col)
+        if self.index is not None:
+            for table in sorted(table_hits(self.index, text, tokens, case_sensitive=self.case,
+                                           boundaries=self.boundaries)):
+                out.extend(self.table_cols.get(table, ()))
+        return out
+
     def features(self, text: str) -> dict[int, float]:
         out: dict[int, float] = {}
-        if self.regex_cols:
-            tokens = tokenize(text)
-            for col, pattern in self.regex_cols:
-                if pattern_hits_token(pattern, text, tokens):
-                    out[col] = 1.0
-        if self.table_cols:
-            for table in table_hits(self.matcher, text):
-                for col in self.table_cols.get(table, ()):
-                    out[col] = 1.0
+        if self.regex_cols or self.index is not None:
+            for col in self.pattern_cols(text, tokenize(text)):
+                out[col] = 1.0
         for offset, f in self.parts:
             for col, v in f.features(text).items():
                 out[offset + col] = v
@@ -119,23 +127,83 @@ class _LogregFeatures:
 
 
 class LogregScorer:
-    def __init__(self, model: dict, tables: Optional[list] = None):
+    """Scores = softmax(intercept + sum of the coefficient rows of the active features). Count
+    features decompose over words, so each word's summed rows are cached (words repeat). With
+    few classes the sums run on Python floats: numpy's per-call overhead would dominate."""
+
+    CACHE_WORDS = 20_000
+    SMALL = 8                   # classes up to which Python floats beat numpy
+
+    def __init__(self, model: dict, tables: Optional[list] = None,
+                 indexes: Optional[IndexCache] = None):
         self.classes = list(model["classes"])
-        self.feats = _LogregFeatures(model, tables or [])
+        self.feats = _LogregFeatures(model, tables or [], indexes)
         k = len(self.classes) if len(self.classes) != 2 else 1
         self.coef = unb64(model["coef"], "<f4").astype(float).reshape(-1, k if k else 1)
         self.intercept = np.asarray(model["intercept"], dtype=float)
+        self.small = self.coef.shape[1] <= self.SMALL
+        # per class, its coefficients as a Python list: a row sum is then k C-level sum()s
+        self.columns = [col.tolist() for col in self.coef.T] if self.small else None
+        self.word_parts = [(offset, f) for offset, f in self.feats.parts if f.per_word]
+        self.other_parts = [(offset, f) for offset, f in self.feats.parts if not f.per_word]
+        self._words: dict[str, Any] = {}
 
-    def scores(self, text: str) -> Optional[np.ndarray]:
+    def _rows(self, cols: list[int]):
+        """Sum of the coefficient rows `cols` (None if none): a tuple when small."""
+        if not cols:
+            return None
+        if self.small:
+            return tuple([sum(map(column.__getitem__, cols)) for column in self.columns])
+        return self.coef[cols].sum(axis=0)
+
+    def _word_row(self, word: str):
+        """Summed coefficient rows of every per-word count feature of one token."""
+        row = self._rows([offset + c for offset, f in self.word_parts
+                          for c in f.token_columns(word, cache=False)])
+        if len(self._words) >= self.CACHE_WORDS:
+            self._words.clear()
+        self._words[word] = row
+        return row
+
+    def scores(self, text: str):
+        """Probabilities per class (a list with few classes, else an array)."""
         if len(self.classes) == 1:
-            return np.ones(1)
-        feats = self.feats.features(text)
-        raw = self.intercept.copy()
-        if feats:
-            cols = np.fromiter(feats.keys(), dtype=np.int64, count=len(feats))
-            vals = np.fromiter(feats.values(), dtype=float, count=len(feats))
-            raw = raw + vals @ self.coef[cols]
-        return logreg.predict_proba(raw)
+            return [1.0]
+        feats = self.feats
+        tokens = tokenize(text)
+        rows = []
+        if feats.regex_cols or feats.index is not None:
+            row = self._rows(feats.pattern_cols(text, tokens))
+            if row is not None:
+                rows.append(row)
+        words = self._words
+        for word, _s, _e in tokens:
+            row = words[word] if word in words else self._word_row(word)
+            if row is not None:
+                rows.append(row)
+        for offset, f in self.other_parts:
+            grams = f.features(text)
+            if grams:
+                cols = np.fromiter(grams.keys(), dtype=np.int64, count=len(grams)) + offset
+                vals = np.fromiter(grams.values(), dtype=float, count=len(grams))
+                row = vals @ self.coef[cols]
+                rows.append(tuple(row.tolist()) if self.small else row)
+        if not self.small:
+            raw = self.intercept.copy()
+            for row in rows:
+                raw += row
+            return logreg.predict_proba(raw)
+        raw = self.intercept.tolist()
+        for row in rows:
+            raw = [a + b for a, b in zip(raw, row)]
+        if len(raw) == 1:                   # binary: one weight vector, sigmoid
+            z = raw[0]
+            p = 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+            return [1.0 - p, p]
+        mx = max(raw)
+        ex = [math.exp(r - mx) for r in raw]
+        total = sum(ex)
+        return [e / total for e in ex]
 
 
 # -------------------------------------------------------------------------------- tfidf
@@ -144,29 +212,52 @@ def train_tfidf(texts: list[str], labels: list[str]) -> dict:
     classes = sorted(set(labels))
     index = {c: i for i, c in enumerate(classes)}
     probe = Featurizer({}, [])
-    counts = [Counter(probe.grams(t)) for t in texts]      # one n-gram pass per example
-    vocab = {g: i for i, g in enumerate(sorted(set().union(*counts)))}
-    rows = [{vocab[g]: float(c) for g, c in cnt.items()} for cnt in counts]
-    df = np.bincount(np.fromiter((c for r in rows for c in r), dtype=np.int64),
-                     minlength=len(vocab)).astype(float)
-    n = len(texts)
+    # grams per distinct token (words repeat a lot), numbered in order of first sight and
+    # kept as int32 bytes, so that all examples' grams become one array by a bytes join
+    first_seen: dict[str, int] = {}
+    token_ids: dict[str, bytes] = {}
+    parts: list[bytes] = []
+    lengths = []
+    for text in texts:
+        size = 0
+        for word, _s, _e in tokenize(text):
+            ids = token_ids.get(word)
+            if ids is None:
+                ids = token_ids[word] = np.array(
+                    [first_seen.setdefault(g, len(first_seen)) for g in probe.token_grams(word)],
+                    dtype=np.int32).tobytes()
+            parts.append(ids)
+            size += len(ids)
+        lengths.append(size // 4)
+    vocabulary = sorted(first_seen)
+    n, n_vocab = len(texts), len(vocabulary)
+    span = max(n_vocab, 1)
+    rank = np.empty(n_vocab, dtype=np.int64)           # first-seen id -> sorted column
+    rank[np.fromiter((first_seen[g] for g in vocabulary), dtype=np.int64, count=n_vocab)] = \
+        np.arange(n_vocab)
+    # one key per gram: example * span + column; sorted, equal keys are one CSR entry
+    small = n * span < 2 ** 31                          # int32 keys sort ~4x faster
+    key_type = np.int32 if small else np.int64
+    keys = np.repeat(np.arange(n, dtype=key_type) * key_type(span), lengths)
+    keys += rank[np.frombuffer(b"".join(parts), dtype=np.int32)].astype(key_type)
+    keys.sort(kind="stable")                            # examples are already in order
+    if len(keys):
+        starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+        counts = np.diff(np.append(starts, len(keys)))
+        row_of, indices = np.divmod(keys[starts].astype(np.int64), span)
+    else:
+        counts = row_of = indices = np.zeros(0, dtype=np.int64)
+    df = np.bincount(indices, minlength=n_vocab).astype(float)
     idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
     # L2-normalised tf-idf rows, vectorised over all examples at once
-    cols = [sorted(r) for r in rows]
-    lengths = np.fromiter((len(c) for c in cols), dtype=np.int64, count=len(cols))
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    indices = np.fromiter((c for row in cols for c in row), dtype=np.int64, count=int(indptr[-1]))
-    counts_flat = np.fromiter((r[c] for r, row in zip(rows, cols) for c in row), dtype=float,
-                              count=int(indptr[-1]))
-    vals = counts_flat * idf[indices]
-    row_of = np.repeat(np.arange(len(cols)), lengths)
-    norms = np.sqrt(np.bincount(row_of, weights=vals * vals, minlength=len(cols)))
+    vals = counts.astype(float) * idf[indices]
+    norms = np.sqrt(np.bincount(row_of, weights=vals * vals, minlength=n))
     norms[norms == 0] = 1.0
     data = vals / norms[row_of]
-    return {"kind": "tfidf", "classes": classes, "vocabulary": sorted(vocab, key=vocab.get),
-            "idf": b64(idf, "<f4"), "indptr": b64(np.array(indptr), "<i4"),
-            "indices": b64(np.array(indices, dtype=np.int64), "<i4"),
-            "data": b64(np.array(data), "<f4"),
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of, minlength=n))])
+    return {"kind": "tfidf", "classes": classes, "vocabulary": vocabulary,
+            "idf": b64(idf, "<f4"), "indptr": b64(indptr, "<i4"),
+            "indices": b64(indices, "<i4"), "data": b64(data, "<f4"),
             "labels": b64(np.array([index[l] for l in labels]), "<i4")}
 
 
@@ -186,21 +277,63 @@ class TfidfScorer:
         self.csc_rows, self.csc_data = rows[order], data[order]
         counts = np.bincount(indices, minlength=len(vocab))
         self.colptr = np.concatenate([[0], np.cumsum(counts)])
+        # examples grouped by class, for a per-class maximum in one reduceat (every class
+        # has an example: classes are the labels seen in training)
+        self.by_label = np.argsort(self.labels, kind="stable")
+        self.label_starts = np.searchsorted(self.labels[self.by_label],
+                                            np.arange(len(self.classes)))
+        self.grouped = bool(len(self.labels)) and \
+            np.array_equal(np.unique(self.labels), np.arange(len(self.classes)))
+        # small models: a dense (feature x example) matrix makes a message one gather + one
+        # product instead of a dozen small numpy calls
+        self.dense = None
+        if len(vocab) * self.n_examples <= self.DENSE_MAX:
+            self.dense = np.zeros((len(vocab), self.n_examples))
+            self.dense[indices, rows] = data
 
-    def scores(self, text: str) -> Optional[np.ndarray]:
-        feats = self.feats.features(text)
+    DENSE_MAX = 1_000_000
+
+    def scores(self, text: str):
+        """Probabilities per class (a list with few classes, else an array)."""
+        feats = self.feats.count_features(text)
         best = np.zeros(len(self.classes))
         if feats:
             cols = np.fromiter(feats.keys(), dtype=np.int64, count=len(feats))
             vals = np.fromiter(feats.values(), dtype=float, count=len(feats)) * self.idf[cols]
             vals /= math.sqrt(float(vals @ vals)) or 1.0
-            starts, stops = self.colptr[cols], self.colptr[cols + 1]
-            lens = stops - starts
+            if self.dense is not None:
+                # summed feature by feature, like the sparse path (same floats, same ties)
+                sims = np.add.reduce(vals[:, None] * self.dense[cols], axis=0)
+                if self.grouped:
+                    best = np.maximum.reduceat(sims[self.by_label], self.label_starts)
+                else:
+                    np.maximum.at(best, self.labels, sims)
+                return self._softmax(best)
+            # sparse: every example of each feature, features in message order (the order
+            # of the sums decides exact ties, so it is kept); slices of the CSC arrays
+            cp = self.colptr
+            starts, stops = cp[cols].tolist(), cp[cols + 1].tolist()
+            lens = np.subtract(stops, starts)
             if lens.sum():
-                idx = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)])
-                weights = self.csc_data[idx] * np.repeat(vals, lens)
-                sims = np.bincount(self.csc_rows[idx], weights=weights, minlength=self.n_examples)
-                np.maximum.at(best, self.labels, sims)
+                data, rows = self.csc_data, self.csc_rows
+                weights = np.concatenate([data[a:b] for a, b in zip(starts, stops)])
+                weights *= np.repeat(vals, lens)
+                sims = np.zeros(self.n_examples)
+                np.add.at(sims, np.concatenate([rows[a:b] for a, b in zip(starts, stops)]),
+                          weights)
+                if self.grouped:
+                    best = np.maximum.reduceat(sims[self.by_label], self.label_starts)
+                else:
+                    np.maximum.at(best, self.labels, sims)
+        return self._softmax(best)
+
+    def _softmax(self, best: np.ndarray):
+        if len(best) <= LogregScorer.SMALL:
+            z = [TFIDF_SCALE * b for b in best.tolist()]
+            mx = max(z)
+            ex = [math.exp(v - mx) for v in z]
+            total = sum(ex)
+            return [e / total for e in ex]
         z = TFIDF_SCALE * best
         z -= z.max()
         ex = np.exp(z)
@@ -252,12 +385,13 @@ class KeywordScorer:
         return None
 
 
-def load_scorer(model: Optional[dict], tables: Optional[list] = None):
+def load_scorer(model: Optional[dict], tables: Optional[list] = None,
+                indexes: Optional[IndexCache] = None):
     if not model:
         return None
     kind = model.get("kind")
     if kind == "logreg":
-        return LogregScorer(model, tables)
+        return LogregScorer(model, tables, indexes)
     if kind == "tfidf":
         return TfidfScorer(model)
     if kind == "keyword":

@@ -25,11 +25,20 @@ _EMOJI = re.compile(
     "\u2702-\u27B0\u24C2-\U0001F251\u200d\u200c]+"
 )
 
+# ASCII letters, digits, _ and ASCII whitespace only: _CLEAN can then only rewrite whitespace
+# runs to a space (every alternative needs a non-word character), which split() ignores, and
+# no emoji can occur; so the words are simply text.split() (the common, fast case).
+_PLAIN = re.compile(r"[A-Za-z0-9_ \t\n\r\f\v]*")
+_RUN = re.compile(r"\S+")
+
 Token = tuple  # (text, start, end)
 
 
 def tokenize(text: str) -> list[Token]:
     """Tokens of `text` with offsets into `text` (end exclusive)."""
+    if _PLAIN.fullmatch(text):
+        tokens = [(m.group(), m.start(), m.end()) for m in _RUN.finditer(text)]
+        return tokens or [(text, 0, len(text))]
     words = [w for w in _CLEAN.sub(" ", text).split() if not _EMOJI.fullmatch(w)]
     if not words:
         words = [text]

@@ -61,8 +61,27 @@ class SQLiteStore(ConversationStore):
         folder = os.path.dirname(self.path)
         if folder and not os.path.isdir(folder):
             raise StoreError(f"cannot open SQLite store {self.path}: folder {folder} does not exist")
+        # Switching to WAL and creating the schema can fail with "database is locked" without
+        # SQLite's busy handler being consulted while another process opens the same file at
+        # the same moment: retry the whole setup for a while.
+        deadline = time.monotonic() + 15.0
+        while True:
+            try:
+                db = self._setup_connection()
+                break
+            except sqlite3.Error as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise StoreError(f"cannot open SQLite store {self.path}: {e}") from None
+                time.sleep(0.05)
+        writer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        writer.execute("PRAGMA busy_timeout=0")
+        writer.execute(f"PRAGMA synchronous={self._synchronous}")
+        self._db, self._writer = db, writer
+        self._locks = FileRangeLock(self.path + ".locks")
+
+    def _setup_connection(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA busy_timeout=10000")
             db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a committed turn survives a crash of the process (SIGKILL);
@@ -72,13 +91,10 @@ class SQLiteStore(ConversationStore):
             columns = {row[1] for row in db.execute("PRAGMA table_info(conversations)")}
             if "rev" not in columns:   # a file written before revisions existed
                 db.execute("ALTER TABLE conversations ADD COLUMN rev INTEGER NOT NULL DEFAULT 0")
-        except sqlite3.Error as e:
-            raise StoreError(f"cannot open SQLite store {self.path}: {e}") from None
-        writer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        writer.execute("PRAGMA busy_timeout=0")
-        writer.execute(f"PRAGMA synchronous={self._synchronous}")
-        self._db, self._writer = db, writer
-        self._locks = FileRangeLock(self.path + ".locks")
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
 
     async def close(self) -> None:
         if self._db is not None:
