@@ -135,6 +135,19 @@ def _form_coverage(machine: Any, taken: set, story_steps: list) -> set:
     return taken
 
 
+def report_story(story, variant: int, run, fail_on_nlu: bool, nlu_marker: str, out) -> bool:
+    """Print one story's outcome (a diff when it failed); True when it passed."""
+    label = story.name + (f" (variant {variant + 1})" if variant else "")
+    if run.failed or (fail_on_nlu and run.nlu_mismatch):
+        print(f"FAILED {label} ({story.span})", file=out)
+        print("\n".join(run.lines), file=out)
+        return False
+    if run.nlu_mismatch:
+        print(f"NLU differs in {label}:\n" + "\n".join(l for l in run.lines if nlu_marker in l),
+              file=out)
+    return True
+
+
 def run_tests(bot_dir: str, test_files: tuple = (), coverage: bool = False,
               json_out: Optional[str] = None, fail_on_nlu: bool = False, out=None) -> int:
     out = out or sys.stdout
@@ -160,16 +173,10 @@ def run_tests(bot_dir: str, test_files: tuple = (), coverage: bool = False,
             run = StoryRun(engine, nlu)
             run.run(steps)
             taken |= run.transitions
-            bad = run.failed or (fail_on_nlu and run.nlu_mismatch)
-            label = story.name + (f" (variant {variant + 1})" if variant else "")
-            if bad:
-                failed += 1
-                print(f"FAILED {label} ({story.span})", file=out)
-                print("\n".join(run.lines), file=out)
-            else:
+            if report_story(story, variant, run, fail_on_nlu, "# predicted", out):
                 passed += 1
-                if run.nlu_mismatch:
-                    print(f"NLU differs in {label}:\n" + "\n".join(l for l in run.lines if "# predicted" in l), file=out)
+            else:
+                failed += 1
     if coverage:
         _report_coverage(machine, taken, json_out, out)
     print(f"{passed} passed, {failed} failed", file=out)

@@ -25,7 +25,7 @@ from typing import Any, Optional
 
 from . import model
 from .dialogue.expand import _alternatives, step_entities
-from .testing import _load, _selected
+from .testing import _load, _selected, report_story
 
 NOT_STORY_ACTIONS = frozenset({"action_listen", "action_session_start", "action_extract_slots"})
 
@@ -265,16 +265,10 @@ async def _run_all(machine: Any, stories: list, client: Any, fail_on_nlu: bool, 
                 agent = Agent(machine, action_client=recording, seed=0)
                 run = LiveRun(agent, recording, f"formc-live-{n}-{variant}")
                 await run.run(steps)
-                label = story.name + (f" (variant {variant + 1})" if variant else "")
-                if run.failed or (fail_on_nlu and run.nlu_mismatch):
-                    failed += 1
-                    print(f"FAILED {label} ({story.span})", file=out)
-                    print("\n".join(run.lines), file=out)
-                else:
+                if report_story(story, variant, run, fail_on_nlu, "# NLU predicted", out):
                     passed += 1
-                    if run.nlu_mismatch:
-                        print(f"NLU differs in {label}:\n" + "\n".join(
-                            l for l in run.lines if "# NLU predicted" in l), file=out)
+                else:
+                    failed += 1
     finally:
         if client is not None:
             await client.close()

@@ -15,6 +15,20 @@ LISTENING = "listening"
 TWO_STAGE = "action_two_stage_fallback"
 
 
+def guard_of(state) -> dict:
+    """A dialogue state as a transition guard; "must not be set" (SNS) reads as None."""
+    guard: dict = {"prev_action": state.prev_action}
+    if state.intent:
+        guard["intent"] = state.intent
+    if state.entities:
+        guard["entities"] = list(state.entities)
+    if state.slots:
+        guard["slots"] = {n: (None if v == SNS else list(v)) for n, v in state.slots}
+    if state.active_loop:
+        guard["active_loop"] = None if state.active_loop == SNS else state.active_loop
+    return guard
+
+
 def form_state(form: str, slot: str) -> str:
     return f"form:{form}:{slot}"
 
@@ -75,15 +89,7 @@ def build_control(domain: model.Domain, per_rule: list) -> tuple[tuple, tuple]:
             if tid in seen:
                 continue
             seen.add(tid)
-            guard: dict = {"prev_action": last.prev_action}
-            if last.intent:
-                guard["intent"] = last.intent
-            if last.entities:
-                guard["entities"] = list(last.entities)
-            if last.slots:
-                guard["slots"] = {n: (None if v == SNS else list(v)) for n, v in last.slots}
-            if last.active_loop:
-                guard["active_loop"] = None if last.active_loop == SNS else last.active_loop
+            guard = guard_of(last)
             if states_key[0].prev_action is None:
                 guard["conversation_start"] = True
             source = LISTENING

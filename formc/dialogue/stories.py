@@ -23,6 +23,7 @@ from typing import Optional
 
 from .. import model
 from ..errors import Reporter
+from .control import guard_of
 from .expand import LISTEN, applied, states_and_actions, story_events
 from .machine import ControlState, Transition
 from .rules import DO_NOT_PREDICT_LOOP_ACTION, RuleIndex
@@ -413,15 +414,7 @@ class _StoryGraph:
     @staticmethod
     def _transition(tid: str, source: str, target: str, path: model.Story, chunk: list) -> Transition:
         first, action = chunk[0]
-        guard: dict = {"prev_action": first.prev_action}
-        if first.intent:
-            guard["intent"] = first.intent
-        if first.entities:
-            guard["entities"] = list(first.entities)
-        if first.slots:
-            guard["slots"] = {n: list(v) for n, v in first.slots if v != SNS}
-        if first.active_loop:
-            guard["active_loop"] = first.active_loop
+        guard = guard_of(first)   # story states never hold "must not be set"
         span = str(action.span) if action.span else (str(path.span) if path.span else "")
         return Transition(tid, source, target, guard, tuple(a.name for _s, a in chunk),
                           f"story: {path.name}", span)
