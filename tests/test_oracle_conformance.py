@@ -17,6 +17,8 @@ import glob
 import json
 import os
 import re
+import shutil
+import tempfile
 
 import pytest
 
@@ -31,13 +33,39 @@ HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "oracles")
 ACTION_MODULES = {"formbot": "formbot"}      # bot -> tests.actions.<module> (rasa-sdk)
 
 
+CORPUS = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "corpus"))
+
+
+def _bot_roots() -> list[str]:
+    """Recorded bots: our own (a `bot/` folder) or a corpus bot named in `corpus.txt`."""
+    return sorted(os.path.dirname(p) for p in glob.glob(os.path.join(HERE, "*", "bot")) +
+                  glob.glob(os.path.join(HERE, "*", "corpus.txt")))
+
+
 def _records() -> list[str]:
     out = []
-    for bot_dir in sorted(glob.glob(os.path.join(HERE, "*", "bot"))):
-        root = os.path.dirname(bot_dir)
+    for root in _bot_roots():
         out += sorted(f for f in glob.glob(os.path.join(root, "*.json"))
                       if os.path.basename(f) not in ("index.json", "conversations.json"))
     return out
+
+
+def _bot_dir(bot: str, tmp_root: str) -> str:
+    """Our own bots are stored whole. A corpus bot is read in place from ../shared/corpus and
+    assembled in a temporary folder with the light config it was recorded with (and any extra
+    data file of ours), so no corpus file is ever copied into the repository."""
+    root = os.path.join(HERE, bot)
+    if os.path.isdir(os.path.join(root, "bot")):
+        return os.path.join(root, "bot")
+    with open(os.path.join(root, "corpus.txt")) as handle:
+        source = os.path.join(CORPUS, handle.read().strip())
+    target = os.path.join(tmp_root, bot)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("config.yml", "tests", "actions"))
+    shutil.copy(os.path.join(root, "config.yml"), os.path.join(target, "config.yml"))
+    extra = os.path.join(root, "extra")
+    if os.path.isdir(extra):
+        shutil.copytree(extra, target, dirs_exist_ok=True)
+    return target
 
 
 RECORDS = _records()
@@ -78,10 +106,13 @@ class _Bots:
         self.variants: dict = {}
         self.clients: dict = {}
         self.stops: list = []
+        self.tmp = None
 
     def machine(self, bot: str):
         if bot not in self.machines:
-            machine, diagnostics = compile_project(os.path.join(HERE, bot, "bot"))
+            if self.tmp is None:
+                self.tmp = tempfile.mkdtemp(prefix="formc-oracle-bots-")
+            machine, diagnostics = compile_project(_bot_dir(bot, self.tmp))
             assert machine is not None, [d.render() for d in diagnostics if d.is_error]
             self.machines[bot] = machine
             self.variants[bot] = _variant_patterns(machine.domain)
@@ -105,6 +136,8 @@ class _Bots:
             asyncio.run(client.close())
         for stop in self.stops:
             stop()
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

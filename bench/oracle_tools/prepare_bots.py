@@ -1,4 +1,9 @@
-"""Source bots (examples/, ../shared/corpus/) -> tests/oracles/<bot>/bot/: the exact copies recorded.
+"""Source bots (examples/, ../shared/corpus/) -> the exact copies recorded.
+
+Our own bots go to tests/oracles/<bot>/bot/. Corpus bots are assembled in a scratch folder
+(FORMC_ORACLE_WORK, default /tmp/formc-oracle-bots/<bot>/bot) and only our own parts are kept
+in the repository (tests/oracles/<bot>/: config.yml, corpus.txt, extra/): corpus files are never
+copied into the repository; the conformance test reassembles the bot from ../shared/corpus.
 
   prepare_bots.py [bot ...]          (needs Rasa 3.6 in $RASA_VENV, default /tmp/rasa-venv, for
                                       `rasa data migrate` of 2.x domains)
@@ -23,6 +28,7 @@ SHARED = os.environ.get("FORMC_SHARED", "/work/shared")
 CORPUS = os.path.join(SHARED, "corpus")
 RASA_VENV = os.environ.get("RASA_VENV", "/tmp/rasa-venv")
 OUT = os.path.join(ROOT, "tests", "oracles")
+WORK = os.environ.get("FORMC_ORACLE_WORK", "/tmp/formc-oracle-bots")
 
 # bot id -> (source dir, is corpus bot)
 BOTS = {
@@ -109,7 +115,7 @@ def migrate_domain(path: str) -> None:
 
 def prepare(bot: str) -> str:
     src, corpus = BOTS[bot]
-    dst = os.path.join(OUT, bot, "bot")
+    dst = os.path.join(WORK if corpus else OUT, bot, "bot")
     shutil.rmtree(dst, ignore_errors=True)
     os.makedirs(os.path.join(dst, "data"))
     shutil.copy(os.path.join(src, "domain.yml"), os.path.join(dst, "domain.yml"))
@@ -138,6 +144,16 @@ def prepare(bot: str) -> str:
                     "(Apache-2.0, see LICENSE), kept here only as the exact bot that the recorded "
                     "Rasa 3.6.21 conversations in `..` were captured from.\n\nChanges:\n"
                     + "".join(f"- {c}\n" for c in changes))
+    if corpus:  # keep only our own parts in the repository
+        mine = os.path.join(OUT, bot)
+        os.makedirs(mine, exist_ok=True)
+        shutil.copy(os.path.join(dst, "config.yml"), os.path.join(mine, "config.yml"))
+        with open(os.path.join(mine, "corpus.txt"), "w") as f:
+            f.write(os.path.basename(src.rstrip("/")) + "\n")
+        if bot == "formbot":
+            os.makedirs(os.path.join(mine, "extra", "data"), exist_ok=True)
+            shutil.copy(os.path.join(dst, "data", "oracle_entities.yml"),
+                        os.path.join(mine, "extra", "data", "oracle_entities.yml"))
     return dst
 
 

@@ -131,7 +131,10 @@ def record(bot: str, port: int, action_port: int, only: list) -> None:
     procs = []
     log = open(os.path.join(work, "server.log"), "w")
     try:
-        shutil.copytree(os.path.join(ORACLES, bot, "bot"), os.path.join(work, "bot"))
+        own = os.path.join(ORACLES, bot, "bot")
+        source = own if os.path.isdir(own) else os.path.join(
+            os.environ.get("FORMC_ORACLE_WORK", "/tmp/formc-oracle-bots"), bot, "bot")
+        shutil.copytree(source, os.path.join(work, "bot"))
         bot_dir = os.path.join(work, "bot")
         with open(os.path.join(bot_dir, "endpoints.yml"), "w") as f:
             if bot in ACTIONS:
