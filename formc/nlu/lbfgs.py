@@ -183,13 +183,19 @@ class _LineSearch:
         return "FG"
 
 
+def _cubic(f1, f2, s1, s2, d1, d2):
+    """theta and |gamma| of the cubic through (s1, f1, d1) and (s2, f2, d2); the operations are
+    kept in dcstep's order so the step lengths stay bit-identical to scipy/sklearn's."""
+    theta = 3.0 * (f1 - f2) / (s2 - s1) + d1 + d2
+    s = max(abs(theta), abs(d1), abs(d2))
+    return theta, s * math.sqrt(max(0.0, (theta / s) ** 2 - (d1 / s) * (d2 / s)))
+
+
 def _cstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
     """One safeguarded cubic/quadratic step of the Moré-Thuente search (dcstep)."""
     sgnd = dp * math.copysign(1.0, dx)
     if fp > fx:
-        theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
-        s = max(abs(theta), abs(dx), abs(dp))
-        gamma = s * math.sqrt(max(0.0, (theta / s) ** 2 - (dx / s) * (dp / s)))
+        theta, gamma = _cubic(fx, fp, stx, stp, dx, dp)
         if stp < stx:
             gamma = -gamma
         p = (gamma - dx) + theta
@@ -199,9 +205,7 @@ def _cstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
         stpf = stpc if abs(stpc - stx) < abs(stpq - stx) else stpc + (stpq - stpc) / 2.0
         brackt = True
     elif sgnd < 0:
-        theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
-        s = max(abs(theta), abs(dx), abs(dp))
-        gamma = s * math.sqrt(max(0.0, (theta / s) ** 2 - (dx / s) * (dp / s)))
+        theta, gamma = _cubic(fx, fp, stx, stp, dx, dp)
         if stp > stx:
             gamma = -gamma
         p = (gamma - dp) + theta
@@ -211,9 +215,7 @@ def _cstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
         stpf = stpc if abs(stpc - stp) > abs(stpq - stp) else stpq
         brackt = True
     elif abs(dp) < abs(dx):
-        theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
-        s = max(abs(theta), abs(dx), abs(dp))
-        gamma = s * math.sqrt(max(0.0, (theta / s) ** 2 - (dx / s) * (dp / s)))
+        theta, gamma = _cubic(fx, fp, stx, stp, dx, dp)
         if stp > stx:
             gamma = -gamma
         p = (gamma - dp) + theta
@@ -237,9 +239,7 @@ def _cstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
             stpf = max(stpmin, min(stpmax, stpf))
     else:
         if brackt:
-            theta = 3.0 * (fp - fy) / (sty - stp) + dy + dp
-            s = max(abs(theta), abs(dy), abs(dp))
-            gamma = s * math.sqrt(max(0.0, (theta / s) ** 2 - (dy / s) * (dp / s)))
+            theta, gamma = _cubic(fp, fy, stp, sty, dy, dp)
             if stp > sty:
                 gamma = -gamma
             p = (gamma - dp) + theta
