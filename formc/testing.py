@@ -27,16 +27,8 @@ def _load(bot_dir: str, test_files: tuple) -> tuple[Any, Optional[model.Project]
     project, diagnostics = read_project(bot_dir, extra_test_paths=tuple(test_files))
     if project is None or any(d.is_error for d in diagnostics):
         return None, project, diagnostics
-    try:
-        from .compiler import build_machine
-        machine, more = build_machine(project)
-    except ImportError:          # NLU compiler not available: dialogue-only machine
-        from .artifact import Machine
-        from .dialogue.compile import compile_dialogue
-        dialogue, more = compile_dialogue(project)
-        machine = None if any(d.is_error for d in more) else Machine(
-            os.path.basename(os.path.abspath(bot_dir)), project.digest, project.domain,
-            project.config, project.endpoints, {}, dialogue)
+    from .compiler import build_machine
+    machine, more = build_machine(project)
     return machine, project, diagnostics + more
 
 

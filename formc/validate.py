@@ -44,28 +44,19 @@ def _build(project):
     """build_machine with a training-free intent scorer (tfidf): validation needs the NLU's
     findings (bad regexes, synonym clashes, ...) but not its weights, and a pre-commit hook
     cannot wait for logistic regression to converge."""
-    from dataclasses import fields, replace
+    from dataclasses import replace
 
     from .compiler import build_machine
+    from .nlu.compile import choose_scorer
 
     nlu = project.config.nlu
-    names = {f.name for f in fields(nlu)}
-    fast = {}
-    if "logreg_max_cost" in names:
-        fast["logreg_max_cost"] = 0
-    if "intent_scorer" in names:
-        try:
-            from .nlu.compile import choose_scorer
-
-            if choose_scorer(nlu) == "logreg":
-                fast["intent_scorer"] = "tfidf"
-        except ImportError:
-            pass
-    if fast:
-        project = replace(project, config=replace(project.config, nlu=replace(nlu, **fast)))
+    fast = {"logreg_max_cost": 0}
+    if choose_scorer(nlu) == "logreg":
+        fast["intent_scorer"] = "tfidf"
+    project = replace(project, config=replace(project.config, nlu=replace(nlu, **fast)))
     machine, diagnostics = build_machine(project)
     # F313 says "too large for logreg, using tfidf": true here only because we asked for it.
-    return machine, [d for d in diagnostics if not (fast and d.code == "F313")]
+    return machine, [d for d in diagnostics if d.code != "F313"]
 
 
 def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -22,6 +22,8 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Optional
 from urllib.parse import parse_qs
 
+import orjson
+
 from ..locks import KeyedLock
 
 _rand = random.SystemRandom()
@@ -31,10 +33,6 @@ class StoreError(Exception):
     """A store could not be opened or used (bad URL, unreachable server, lost lock)."""
 
 
-try:   # orjson encodes a ~25 kB session record ~10x faster than ujson (~30 us vs ~300 us)
-    import orjson as _fast
-except ImportError:  # pragma: no cover
-    _fast = None
 
 
 def _tuple_like(value: Any) -> Any:
@@ -46,20 +44,18 @@ def _tuple_like(value: Any) -> Any:
 
 def encode(record: dict) -> bytes:
     """A record -> UTF-8 JSON bytes (what every store keeps)."""
-    if _fast is not None:
-        try:
-            return _fast.dumps(record, default=_tuple_like)
-        except (TypeError, ValueError):
-            pass   # non-str keys, ints beyond 64 bits: the standard library decides
+    try:  # orjson: ~10x faster than the standard library on a ~25 kB session record
+        return orjson.dumps(record, default=_tuple_like)
+    except (TypeError, ValueError):
+        pass   # non-str keys, ints beyond 64 bits: the standard library decides
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def decode(text: str | bytes) -> dict:
-    if _fast is not None:
-        try:
-            return _fast.loads(text)
-        except ValueError:
-            pass   # NaN / Infinity written by the standard library
+    try:
+        return orjson.loads(text)
+    except ValueError:
+        pass   # NaN / Infinity written by the standard library
     return json.loads(text)
 
 
