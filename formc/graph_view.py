@@ -168,7 +168,7 @@ def describe_slot(name: str, feature: Any, domain: Any = None) -> str:
     """A featurized slot condition in words (None = must not be set)."""
     if feature is None:
         return f"{name} not set"
-    slot = domain.slot(name) if domain is not None and hasattr(domain, "slot") else None
+    slot = domain.slot(name) if domain is not None else None
     values = list(feature) if isinstance(feature, (list, tuple)) else [feature]
     kind = slot.type if slot else ""
     if kind == "bool" and len(values) == 2:

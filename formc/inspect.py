@@ -10,11 +10,10 @@ from .graph_view import describe_guard
 
 def format_machine(machine: Any) -> str:
     dialogue = machine.dialogue
-    states = tuple(getattr(dialogue, "states", ()))
-    transitions = tuple(getattr(dialogue, "transitions", ()))
-    summary = machine.summary() if hasattr(machine, "summary") else {}
+    states, transitions = dialogue.states, dialogue.transitions
+    summary = machine.summary()
     lines = [f"machine {machine.name or '(unnamed)'}"
-             + (f"  sha256 {machine.digest[:12]}" if getattr(machine, "digest", "") else ""),
+             + (f"  sha256 {machine.digest[:12]}" if machine.digest else ""),
              "  " + ", ".join(f"{v} {k}" for k, v in summary.items()), ""]
 
     domain = machine.domain

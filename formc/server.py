@@ -301,8 +301,8 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
         parse_data = field(body, "parse_data", (dict,))
 
         async def step(bot, session):
-            return await _maybe_await(bot.agent.add_user_message_only(
-                session, conversation_id, text, parse_data=parse_data))
+            return bot.agent.add_user_message_only(session, conversation_id, text,
+                                                   parse_data=parse_data)
 
         result = await conv.run(conversation_id, "add_message", step)
         return _json(conv.bot.agent.tracker_state(result.session, events))
@@ -378,10 +378,6 @@ def _freeze_heap() -> None:
     turn would otherwise pay every few dozen requests."""
     gc.collect()
     gc.freeze()
-
-
-async def _maybe_await(value):
-    return await value if asyncio.iscoroutine(value) else value
 
 
 def _rest_messages(messages: list, recipient_id: str) -> list:
