@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from serve_helpers import (NO_REDIS, REDIS_SERVER, FormcServer, RedisServer, build_restaurant_fsm,
+from serve_helpers import (FormcServer, build_restaurant_fsm,
                            http, say, user_texts)
 
 ASK_PEOPLE = "For how many people should I book?"
@@ -81,15 +81,6 @@ def test_sigkill_under_load_loses_no_acknowledged_turn(fsm, tmp_path):
             say(server, sender, "hi")                    # and the conversation goes on
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    if not REDIS_SERVER:
-        pytest.skip(NO_REDIS)
-    server = RedisServer(str(tmp_path_factory.mktemp("redis")))
-    yield server
-    server.stop()
 
 
 def test_two_servers_share_one_redis_store(fsm, redis_server, tmp_path):

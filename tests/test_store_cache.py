@@ -7,16 +7,6 @@ import sqlite3
 import pytest
 
 from formc.stores import open_store
-from serve_helpers import NO_REDIS, REDIS_SERVER, RedisServer
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    if not REDIS_SERVER:
-        pytest.skip(NO_REDIS)
-    server = RedisServer(str(tmp_path_factory.mktemp("redis")))
-    yield server
-    server.stop()
 
 
 _counter = [0]

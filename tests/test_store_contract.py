@@ -9,16 +9,7 @@ import textwrap
 import pytest
 
 from formc.stores import StoreError, open_store
-from serve_helpers import NO_REDIS, PYTHON, REDIS_SERVER, ROOT, RedisServer
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    if not REDIS_SERVER:
-        pytest.skip(NO_REDIS)
-    server = RedisServer(str(tmp_path_factory.mktemp("redis")))
-    yield server
-    server.stop()
+from serve_helpers import PYTHON, ROOT
 
 
 _counter = [0]

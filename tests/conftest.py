@@ -1,0 +1,17 @@
+"""Fixtures shared by several test modules."""
+
+from __future__ import annotations
+
+import pytest
+
+from serve_helpers import NO_REDIS, REDIS_SERVER, RedisServer
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    """A real redis-server on a free loopback port, one per test module."""
+    if not REDIS_SERVER:
+        pytest.skip(NO_REDIS)
+    server = RedisServer(str(tmp_path_factory.mktemp("redis")))
+    yield server
+    server.stop()
