@@ -10,6 +10,7 @@ from typing import Any, Optional
 from .. import model
 from ..errors import Diagnostic, Reporter, Span
 from ..yaml_loader import LMap, decode, load_yaml
+from ..nlu.reader import read_nlu_markdown, read_nlu_yaml
 from .config import read_config, read_endpoints
 from .domain import DOMAIN_KEYS, read_domain, read_responses
 from .stories import read_stories_markdown, read_stories_yaml
@@ -147,8 +148,6 @@ def _read_domain_files(root: str, sources: SourceSet, rep: Reporter) -> list[tup
 
 def _read_data_file(path: str, root: str, sources: SourceSet, rep: Reporter, is_test: bool):
     """One file of data/ or tests/ -> (NluData, stories); classified by content like Rasa."""
-    from ..nlu.reader import read_nlu_markdown, read_nlu_yaml
-
     nlu = model.NluData()
     stories: list[model.Story] = []
     shown = sources.shown(path)

@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from .. import model
 from ..errors import Reporter, Span
+from ..nlu.markup import parse_annotated
 from ..yaml_loader import LMap, span_of
 from .common import as_bool, child_span, describe, expect_list, expect_map, plain
 
@@ -16,8 +17,6 @@ STEP_KEYS = ("intent", "user", "action", "bot", "slot_was_set", "active_loop", "
 
 
 def _parse_user_text(text: str, span: Optional[Span], rep: Reporter):
-    from ..nlu.markup import parse_annotated
-
     plain_text, entities, diagnostics = parse_annotated(text, span)
     rep.extend(diagnostics)
     return plain_text, entities
