@@ -302,6 +302,10 @@ class NluConfig:
     ranking_length: int = 10
     logreg_max_cost: float = 4e7                 # examples' nnz x intents above which tfidf is used
     retrieval_selectors: tuple[str, ...] = ()    # ResponseSelector retrieval_intent keys ("" = default)
+    # how the intent/response scorers tokenize CJK text: "run" (Rasa's WhitespaceTokenizer, a
+    # CJK run is one word) | "char" (one token per CJK character); None = decide at compile
+    # time (formc/nlu/compile.py cjk_token_mode: language, pipeline's tokenizer, the examples)
+    cjk_tokens: Optional[str] = None
 
 
 @dataclass(frozen=True)

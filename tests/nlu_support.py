@@ -6,7 +6,9 @@ import glob
 import os
 
 from formc.model import Domain, Entity, Intent, NluData, NluConfig
+from formc.errors import Reporter
 from formc.nlu.reader import read_nlu_markdown, read_nlu_yaml
+from formc.reader.config import read_config
 from formc.yaml_loader import load_yaml_file
 
 RESTAURANT = "/work/shared/rasa-baseline/bots/restaurant"
@@ -48,6 +50,15 @@ def read_domain_names(root: str) -> Domain:
         for e in value.get("entities") or []:
             entities.append(Entity(next(iter(e)) if isinstance(e, dict) else str(e)))
     return Domain(intents=tuple(intents), entities=tuple(entities))
+
+
+def read_bot_config(root: str) -> NluConfig:
+    """The bot's own config.yml as formc reads it (Rasa's defaults when there is none)."""
+    path = os.path.join(root, "config.yml")
+    if not os.path.exists(path):
+        return NluConfig()
+    value, _ = load_yaml_file(path)
+    return read_config(value, path, Reporter()).nlu
 
 
 LIGHT = NluConfig(language="en", fallback_threshold=0.7, ambiguity_threshold=0.1)

@@ -13,6 +13,10 @@ Scorer choice (`NluConfig.intent_scorer`, None = from the pipeline):
 * "logreg" falls back to "tfidf" (training-free) when nnz(features) x intents exceeds
   `logreg_max_cost` (keeps compile < 1 s for 1,000-intent bots); an F313 info says so.
 
+CJK tokenization (`NluConfig.cjk_tokens`, None = `tokenize.cjk_mode` of the language, the
+pipeline and the examples): "run" reproduces Rasa's WhitespaceTokenizer, "char" makes each CJK
+character a token. The scorer dicts record a "char" choice so the runtime parses alike.
+
 Entity extraction defaults to Rasa's RegexEntityExtractor semantics (list-order alternation,
 overlaps kept); `entity_match="longest"` selects deterministic longest-match resolution.
 """
@@ -27,15 +31,28 @@ from ..model import DEFAULT_INTENTS, Domain, NluConfig, NluData
 from . import scorers
 from .entities import compile_extractor
 from .featurize import Featurizer, build_vocabulary
+from .tokenize import CJK_MODES, cjk_mode
 
 FORMAT = "formc-nlu"
 VERSION = 1
 CJK_LANGUAGES = ("zh", "ja", "ko", "th")
 
 
+def training_examples(examples) -> list:
+    """Examples with a text and an intent, each (text, intent, entities) once, first kept: Rasa's
+    TrainingData drops repeated examples before training, so a copy must not weigh twice."""
+    seen: dict = {}
+    for ex in examples:
+        if ex.text and ex.intent:
+            key = (ex.text, ex.intent, tuple((e.start, e.end, e.entity, str(e.value), e.role, e.group)
+                                             for e in ex.entities))
+            seen.setdefault(key, ex)
+    return list(seen.values())
+
+
 def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict, list[Diagnostic]]:
     diags: list[Diagnostic] = []
-    examples = [ex for ex in data.examples if ex.text and ex.intent]
+    examples = training_examples(data.examples)
     texts = [ex.text for ex in examples]
     base = [ex.intent.split("/", 1)[0] for ex in examples]
     entity_names = {e.entity for ex in data.examples for e in ex.entities}
@@ -61,12 +78,15 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
     synonyms = build_synonyms(data, diags) if config.synonyms_enabled else {}
 
     kind = choose_scorer(config)
+    cjk = config.cjk_tokens if config.cjk_tokens in CJK_MODES else \
+        cjk_mode(config.language, config.pipeline, texts)
     scorer = None
     if texts:
-        scorer, kind = _train(kind, texts, base, regexes, lookups, config, boundaries, diags)
+        scorer, kind = _train(kind, texts, base, regexes, lookups, config, boundaries, diags,
+                              cjk)
 
     retrieval = _response_selector(examples, data, domain, config, regexes, lookups, boundaries,
-                                   diags)
+                                   diags, cjk)
     intents = list(dict.fromkeys([*domain.intent_names(), *DEFAULT_INTENTS]))
     model = {
         "format": FORMAT, "version": VERSION, "language": language,
@@ -93,11 +113,11 @@ def choose_scorer(config: NluConfig) -> str:
 
 
 def _train(kind: str, texts, labels, regexes, lookups, config: NluConfig, boundaries: bool,
-           diags: list[Diagnostic]) -> tuple[dict, str]:
+           diags: list[Diagnostic], cjk: str) -> tuple[dict, str]:
     if kind == "keyword":
         return scorers.train_keyword(texts, labels, config.keyword_case_sensitive), kind
     if kind == "logreg":
-        cost = estimate_cost(texts, len(set(labels)))
+        cost = estimate_cost(texts, len(set(labels)), cjk)
         if cost > config.logreg_max_cost:
             diags.append(Diagnostic(INFO, "F313", f"{len(texts)} examples x {len(set(labels))} "
                                     "intents is too large to train the logistic-regression "
@@ -105,17 +125,17 @@ def _train(kind: str, texts, labels, regexes, lookups, config: NluConfig, bounda
                                     None, "set intent_scorer to force a scorer"))
             kind = "tfidf"
     if kind == "tfidf":
-        return scorers.train_tfidf(texts, labels), kind
+        return scorers.train_tfidf(texts, labels, cjk_tokens=cjk), kind
     return scorers.train_logreg(
         texts, labels, regexes, lookups, count_vectors=config.count_vectors,
         regex_features=config.regex_featurizer,
         regex_case_sensitive=config.regex_featurizer_case_sensitive,
-        word_boundaries=boundaries), "logreg"
+        word_boundaries=boundaries, cjk_tokens=cjk), "logreg"
 
 
-def estimate_cost(texts: list[str], n_classes: int) -> float:
+def estimate_cost(texts: list[str], n_classes: int, cjk: str = "run") -> float:
     """nnz of the char n-gram matrix x classes: proportional to one L-BFGS evaluation."""
-    probe = Featurizer({}, [])
+    probe = Featurizer({}, [], cjk=cjk)
     sample = texts[:: max(1, len(texts) // 200)]
     avg = sum(len(set(probe.grams(t))) for t in sample) / max(1, len(sample))
     return avg * len(texts) * max(1, n_classes)
@@ -148,7 +168,7 @@ def build_synonyms(data: NluData, diags: list[Diagnostic]) -> dict[str, str]:
 
 
 def _response_selector(examples, data: NluData, domain: Domain, config: NluConfig, regexes,
-                       lookups, boundaries, diags) -> Optional[dict]:
+                       lookups, boundaries, diags, cjk: str) -> Optional[dict]:
     keyed = [(ex.text, ex.intent) for ex in examples if "/" in ex.intent]
     # Only a ResponseSelector in the pipeline picks sub-intents; without one Rasa's utter_<faq>
     # finds no selection and says nothing (recorded from Rasa 3.6), so formc does the same.
@@ -168,7 +188,7 @@ def _response_selector(examples, data: NluData, domain: Domain, config: NluConfi
     for selector, items in sorted(groups.items()):
         texts, keys = [t for t, _ in items], [k for _, k in items]
         kind = "logreg" if len(set(keys)) > 1 else "tfidf"
-        model, _ = _train(kind, texts, keys, regexes, lookups, config, boundaries, diags)
+        model, _ = _train(kind, texts, keys, regexes, lookups, config, boundaries, diags, cjk)
         missing = sorted({k for k in keys if f"utter_{k}" not in responses})
         for k in missing:
             diags.append(Diagnostic(WARNING, "F314", f"retrieval intent '{k}' has no response "

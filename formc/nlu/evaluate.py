@@ -14,7 +14,7 @@ import numpy as np
 
 from ..model import Domain, NluConfig, NluData
 from .classify import Nlu
-from .compile import compile_nlu
+from .compile import compile_nlu, training_examples
 
 THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -35,18 +35,27 @@ def fold_ids(labels: list[str], folds: int, seed: int) -> list[int]:
     return out
 
 
-def cross_validate(data: NluData, config: NluConfig, domain: Domain, folds: int = 5,
-                   seed: int = 0) -> dict:
-    examples = [ex for ex in data.examples if ex.text and ex.intent]
+def cv_splits(data: NluData, folds: int = 5, seed: int = 0) -> list[tuple[tuple, list]]:
+    """-> per fold (train examples, [(test example, base intent)]); folds with an empty side are
+    left out. Repeated examples count once, as in Rasa's cross-validation. Exposed so other tools
+    (bench/oracle_tools/rasa_cv_parity.py) use the same folds."""
+    examples = training_examples(data.examples)
     labels = [ex.intent.split("/", 1)[0] for ex in examples]
     assign = fold_ids(labels, folds, seed)
-    cfg = dataclasses.replace(config, fallback_threshold=None)
-    truth, pred, conf = [], [], []
+    out = []
     for k in range(folds):
         train = tuple(ex for ex, f in zip(examples, assign) if f != k)
         test = [(ex, lab) for ex, lab, f in zip(examples, labels, assign) if f == k]
-        if not train or not test:
-            continue
+        if train and test:
+            out.append((train, test))
+    return out
+
+
+def cross_validate(data: NluData, config: NluConfig, domain: Domain, folds: int = 5,
+                   seed: int = 0) -> dict:
+    cfg = dataclasses.replace(config, fallback_threshold=None)
+    truth, pred, conf = [], [], []
+    for train, test in cv_splits(data, folds, seed):
         model, _ = compile_nlu(dataclasses.replace(data, examples=train), cfg, domain)
         nlu = Nlu.from_dict(model)
         for ex, lab in test:

@@ -1,7 +1,7 @@
 """Text -> sparse sentence features, as Rasa's RegexFeaturizer + CountVectorsFeaturizer build them.
 
 Count features (CountVectorsFeaturizer, analyzer `char_wb` by default here): tokens from
-`tokenize`, digit-only words replaced by `__NUMBER__`, lowercased, joined by one space; then
+`tokenize` (in the featurizer's CJK mode, "run" or "char"), digit-only words replaced by `__NUMBER__`, lowercased, joined by one space; then
 sklearn's char_wb n-grams: every whitespace-separated word padded with one space each side, all
 n-grams for n in [min_n, max_n] (a padded word shorter than n yields itself once). With the
 `word` analyzer the tokens themselves are the features (sklearn's `\\b\\w+\\b` token pattern).
@@ -18,16 +18,16 @@ import re
 from collections import Counter
 from typing import Iterable
 
-from .tokenize import tokenize
+from .tokenize import RUN, tokenize
 
 _NUMBER = re.compile(r"\b[0-9]+\b")
 _WORD = re.compile(r"(?u)\b\w+\b")
 
 
-def processed_tokens(text: str, lowercase: bool = True) -> list[str]:
+def processed_tokens(text: str, lowercase: bool = True, cjk: str = RUN) -> list[str]:
     """Token texts as CountVectorsFeaturizer sees them."""
     out = []
-    for word, _s, _e in tokenize(text):
+    for word, _s, _e in tokenize(text, cjk):
         word = _NUMBER.sub("__NUMBER__", word)
         out.append(word.lower() if lowercase else word)
     return out
@@ -66,8 +66,9 @@ class Featurizer:
     CACHE_WORDS = 20_000
 
     def __init__(self, vocabulary: dict[str, int], patterns: list, analyzer: str = "char_wb",
-                 min_n: int = 1, max_n: int = 4, lowercase: bool = True):
+                 min_n: int = 1, max_n: int = 4, lowercase: bool = True, cjk: str = RUN):
         self.vocabulary = vocabulary
+        self.cjk = cjk                      # tokenize's CJK mode; fixed per instance (caches)
         self.patterns = patterns            # compiled `re` patterns, already with their flags
         self.analyzer = analyzer
         self.min_n, self.max_n = min_n, max_n
@@ -82,7 +83,7 @@ class Featurizer:
         return len(self.patterns) + len(self.vocabulary)
 
     def grams(self, text: str) -> list[str]:
-        doc = " ".join(processed_tokens(text, self.lowercase))
+        doc = " ".join(processed_tokens(text, self.lowercase, self.cjk))
         if self.lowercase:
             doc = doc.lower()
         if self.analyzer == "word":
@@ -117,14 +118,14 @@ class Featurizer:
                     if g in vocab}
         counts: dict[int, float] = {}
         get = counts.get
-        for word, _s, _e in (tokenize(text) if tokens is None else tokens):
+        for word, _s, _e in (tokenize(text, self.cjk) if tokens is None else tokens):
             for col in self.token_columns(word):
                 counts[col] = get(col, 0.0) + 1.0
         return counts
 
     def features(self, text: str) -> dict[int, float]:
         out: dict[int, float] = {}
-        tokens = tokenize(text)
+        tokens = tokenize(text, self.cjk)
         if self.patterns:
             for col, pattern in enumerate(self.patterns):
                 if pattern_hits_token(pattern, text, tokens):
@@ -148,9 +149,9 @@ def pattern_hits_token(pattern, text: str, tokens) -> bool:
 
 
 def build_vocabulary(texts: Iterable[str], analyzer: str = "char_wb", min_n: int = 1,
-                     max_n: int = 4, lowercase: bool = True) -> dict[str, int]:
+                     max_n: int = 4, lowercase: bool = True, cjk: str = RUN) -> dict[str, int]:
     """Vocabulary as sklearn's CountVectorizer.fit builds it: sorted grams -> column."""
-    probe = Featurizer({}, [], analyzer, min_n, max_n, lowercase)
+    probe = Featurizer({}, [], analyzer, min_n, max_n, lowercase, cjk)
     grams: set[str] = set()
     for text in texts:
         if text:

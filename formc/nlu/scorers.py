@@ -24,7 +24,7 @@ from . import logreg
 from .entities import table_hits
 from .featurize import Featurizer, build_vocabulary, pattern_hits_token
 from .lookup_index import IndexCache
-from .tokenize import tokenize
+from .tokenize import RUN, tokenize
 
 TFIDF_SCALE = 20.0
 
@@ -42,10 +42,10 @@ def unb64(text: str, dtype: str) -> np.ndarray:
 def train_logreg(texts: list[str], labels: list[str], regexes: list[tuple[str, str]],
                  lookups: list[tuple[str, list[str]]], *, count_vectors=(("char_wb", 1, 4),),
                  regex_features: bool = True, regex_case_sensitive: bool = True,
-                 word_boundaries: bool = True, max_iter: int = 100) -> dict:
+                 word_boundaries: bool = True, max_iter: int = 100, cjk_tokens: str = RUN) -> dict:
     """`lookups` is the bot's full list of tables; the model refers to them by index."""
     classes = sorted(set(labels))
-    vocabs = [build_vocabulary(texts, a, lo, hi) for a, lo, hi in count_vectors]
+    vocabs = [build_vocabulary(texts, a, lo, hi, cjk=cjk_tokens) for a, lo, hi in count_vectors]
     patterns: list[dict] = []
     if regex_features:          # RegexFeaturizer: every regex line, then every lookup table
         patterns += [{"kind": "regex", "pattern": p} for _n, p in regexes]
@@ -56,6 +56,7 @@ def train_logreg(texts: list[str], labels: list[str], regexes: list[tuple[str, s
                                for (a, lo, hi), v in zip(count_vectors, vocabs)],
              "patterns": patterns, "patterns_case_sensitive": regex_case_sensitive,
              "patterns_word_boundaries": word_boundaries}
+    _record_cjk(model, cjk_tokens)
     feats = _LogregFeatures(model, [el for _n, el in lookups])
     rows = [feats.features(t) for t in texts]
     index = {c: i for i, c in enumerate(classes)}
@@ -72,10 +73,17 @@ def train_logreg(texts: list[str], labels: list[str], regexes: list[tuple[str, s
     return model
 
 
+def _record_cjk(model: dict, cjk_tokens: str) -> None:
+    """Only a non-default mode is written: "run" models stay byte-identical to older ones."""
+    if cjk_tokens != RUN:
+        model["cjk_tokens"] = cjk_tokens
+
+
 class _LogregFeatures:
     """Feature space [patterns | count vectorizer 1 | count vectorizer 2 ...] of one message."""
 
     def __init__(self, model: dict, tables: list, indexes: Optional[IndexCache] = None):
+        self.cjk = model.get("cjk_tokens", RUN)
         self.case = model.get("patterns_case_sensitive", True)
         flags = 0 if self.case else re.IGNORECASE
         self.regex_cols: list[tuple[int, re.Pattern]] = []
@@ -98,7 +106,7 @@ class _LogregFeatures:
         offset = self.n_patterns
         for cv in model["count_vectors"]:
             vocab = {g: j for j, g in enumerate(cv["vocabulary"])}
-            f = Featurizer(vocab, [], cv["analyzer"], cv["min_n"], cv["max_n"])
+            f = Featurizer(vocab, [], cv["analyzer"], cv["min_n"], cv["max_n"], cjk=self.cjk)
             self.parts.append((offset, f))
             offset += f.n_features
         self.n_features = offset
@@ -118,7 +126,7 @@ class _LogregFeatures:
     def features(self, text: str) -> dict[int, float]:
         out: dict[int, float] = {}
         if self.regex_cols or self.index is not None:
-            for col in self.pattern_cols(text, tokenize(text)):
+            for col in self.pattern_cols(text, tokenize(text, self.cjk)):
                 out[col] = 1.0
         for offset, f in self.parts:
             for col, v in f.features(text).items():
@@ -170,7 +178,7 @@ class LogregScorer:
         if len(self.classes) == 1:
             return [1.0]
         feats = self.feats
-        tokens = tokenize(text)
+        tokens = tokenize(text, feats.cjk)
         rows = []
         if feats.regex_cols or feats.index is not None:
             row = self._rows(feats.pattern_cols(text, tokens))
@@ -208,10 +216,10 @@ class LogregScorer:
 
 # -------------------------------------------------------------------------------- tfidf
 
-def train_tfidf(texts: list[str], labels: list[str]) -> dict:
+def train_tfidf(texts: list[str], labels: list[str], cjk_tokens: str = RUN) -> dict:
     classes = sorted(set(labels))
     index = {c: i for i, c in enumerate(classes)}
-    probe = Featurizer({}, [])
+    probe = Featurizer({}, [], cjk=cjk_tokens)
     # grams per distinct token (words repeat a lot), numbered in order of first sight and
     # kept as int32 bytes, so that all examples' grams become one array by a bytes join
     first_seen: dict[str, int] = {}
@@ -220,7 +228,7 @@ def train_tfidf(texts: list[str], labels: list[str]) -> dict:
     lengths = []
     for text in texts:
         size = 0
-        for word, _s, _e in tokenize(text):
+        for word, _s, _e in tokenize(text, cjk_tokens):
             ids = token_ids.get(word)
             if ids is None:
                 ids = token_ids[word] = np.array(
@@ -255,17 +263,19 @@ def train_tfidf(texts: list[str], labels: list[str]) -> dict:
     norms[norms == 0] = 1.0
     data = vals / norms[row_of]
     indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of, minlength=n))])
-    return {"kind": "tfidf", "classes": classes, "vocabulary": vocabulary,
-            "idf": b64(idf, "<f4"), "indptr": b64(indptr, "<i4"),
-            "indices": b64(indices, "<i4"), "data": b64(data, "<f4"),
-            "labels": b64(np.array([index[l] for l in labels]), "<i4")}
+    model = {"kind": "tfidf", "classes": classes, "vocabulary": vocabulary,
+             "idf": b64(idf, "<f4"), "indptr": b64(indptr, "<i4"),
+             "indices": b64(indices, "<i4"), "data": b64(data, "<f4"),
+             "labels": b64(np.array([index[l] for l in labels]), "<i4")}
+    _record_cjk(model, cjk_tokens)
+    return model
 
 
 class TfidfScorer:
     def __init__(self, model: dict):
         self.classes = list(model["classes"])
         vocab = {g: j for j, g in enumerate(model["vocabulary"])}
-        self.feats = Featurizer(vocab, [])
+        self.feats = Featurizer(vocab, [], cjk=model.get("cjk_tokens", RUN))
         self.idf = unb64(model["idf"], "<f4").astype(float)
         indptr = unb64(model["indptr"], "<i4").astype(np.int64)
         indices = unb64(model["indices"], "<i4").astype(np.int64)

@@ -1,5 +1,10 @@
 """Message text -> tokens (word, start, end), the way Rasa 3.6's WhitespaceTokenizer splits it.
 
+Two modes (`cjk`): "run" (default) is the exact WhitespaceTokenizer emulation below; "char"
+makes every CJK ideograph, kana or hangul character its own token and tokenizes the text
+between them as "run" does. "char" stands in for the tokenizers Chinese/Japanese/Korean bots
+use (Jieba, BERT's per-character Chinese tokenization), which never see a sentence as one word.
+
 Why emulate rather than simply split on spaces: the intent scorer reproduces Rasa's light
 pipeline, whose features are built from these exact tokens (punctuation stripped at word edges,
 apostrophes inside words split, whole-token "emoji" dropped). Rasa's emoji class spans
@@ -31,23 +36,79 @@ _EMOJI = re.compile(
 _PLAIN = re.compile(r"[A-Za-z0-9_ \t\n\r\f\v]*")
 _RUN = re.compile(r"\S+")
 
+# Han (with 々 〇), hiragana, katakana (with the full/half-width prolonged sound marks, which
+# are script Common) and hangul; CJK punctuation is not included, it is cleaned as in "run".
+_CJK = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\u3006\u30fc\uff70]")
+
+RUN, CHAR = "run", "char"
+CJK_MODES = (RUN, CHAR)
+
 Token = tuple  # (text, start, end)
 
+CJK_TOKEN_LANGUAGES = ("zh", "ja", "ko")
+_LETTER = regex.compile(r"[^\W\d_]")
 
-def tokenize(text: str) -> list[Token]:
+
+def cjk_mode(language, pipeline=(), texts=()) -> str:
+    """The CJK mode a bot gets unless it chooses one: "run" when the pipeline names Rasa's
+    WhitespaceTokenizer (formc then reproduces Rasa exactly); otherwise "char" for zh/ja/ko
+    (Jieba, BERT and the like never make a whole CJK sentence one word) and for `texts` (the
+    examples) mostly written in CJK characters; "run" for the rest. The reader passes no texts
+    when config.yml names a language, so a declared non-CJK language always means "run"."""
+    if "WhitespaceTokenizer" in {str(p).rsplit(".", 1)[-1] for p in pipeline}:
+        return RUN
+    if language is not None:
+        code = str(language).split("_")[0].split("-")[0].lower()
+        if code in CJK_TOKEN_LANGUAGES:
+            return CHAR
+    return CHAR if mostly_cjk(texts) else RUN
+
+
+def mostly_cjk(texts) -> bool:
+    """More CJK characters than other letters in `texts`."""
+    cjk = other = 0
+    for text in texts:
+        n = len(_CJK.findall(text))
+        cjk += n
+        other += len(_LETTER.findall(text)) - n
+    return cjk > other
+
+
+def tokenize(text: str, cjk: str = RUN) -> list[Token]:
     """Tokens of `text` with offsets into `text` (end exclusive)."""
+    if cjk == CHAR and _CJK.search(text):
+        return _char_tokens(text)
+    return _words(text, 0) or [(text, 0, len(text))]
+
+
+def _char_tokens(text: str) -> list[Token]:
+    """One token per CJK character; the stretches between them tokenized as in "run" (a
+    stretch without words adds nothing: there is at least one CJK token)."""
+    tokens: list[Token] = []
+    pos = 0
+    for m in _CJK.finditer(text):
+        start = m.start()
+        if start > pos:
+            tokens += _words(text[pos:start], pos)
+        tokens.append((m.group(), start, m.end()))
+        pos = m.end()
+    if pos < len(text):
+        tokens += _words(text[pos:], pos)
+    return tokens
+
+
+def _words(text: str, base: int) -> list[Token]:
+    """WhitespaceTokenizer's words of `text`, offsets shifted by `base`; [] when none."""
     if _PLAIN.fullmatch(text):
-        tokens = [(m.group(), m.start(), m.end()) for m in _RUN.finditer(text)]
-        return tokens or [(text, 0, len(text))]
-    words = [w for w in _CLEAN.sub(" ", text).split() if not _EMOJI.fullmatch(w)]
-    if not words:
-        words = [text]
+        return [(m.group(), base + m.start(), base + m.end()) for m in _RUN.finditer(text)]
     tokens: list[Token] = []
     offset = 0
-    for word in words:
+    for word in _CLEAN.sub(" ", text).split():
+        if _EMOJI.fullmatch(word):
+            continue
         start = text.find(word, offset)
         if start < 0:        # cannot happen for substrings of text; kept total for safety
             continue
         offset = start + len(word)
-        tokens.append((word, start, offset))
+        tokens.append((word, base + start, base + offset))
     return tokens

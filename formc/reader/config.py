@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import model
 from ..errors import Reporter, Span
+from ..nlu.tokenize import CJK_MODES, cjk_mode
 from .common import as_bool, as_number, describe, expect_list, expect_map, plain
 
 CJK_LANGUAGES = ("zh", "ja", "ko", "th")
@@ -114,9 +115,36 @@ def read_config(doc: Any, path: str, rep: Reporter) -> model.Config:
         nlu.setdefault("fallback_threshold", 0.3)
     if language.split("_")[0].split("-")[0].lower() in CJK_LANGUAGES:
         nlu.setdefault("use_word_boundaries", False)
+    # without a declared language the compiler decides from the examples (None)
+    cjk = _formc_options(doc, rep).get("cjk_tokens")
+    if cjk is None and doc.get("language") is not None:
+        cjk = cjk_mode(language, names)
+    nlu["cjk_tokens"] = cjk
     assistant_id = doc.get("assistant_id")
     return model.Config(model.NluConfig(**nlu), model.PolicyConfig(**policy),
                         str(assistant_id) if assistant_id is not None else None, span=doc.span)
+
+
+def _formc_options(doc: Any, rep: Reporter) -> dict:
+    """formc's opt-in top-level `formc: {cjk_tokens: run|char}` of config.yml (not in Rasa)."""
+    value = doc.get("formc")
+    if value is None or not expect_map(value, "'formc' of config.yml", doc.value_span("formc"),
+                                       rep):
+        return {}
+    out = {}
+    for key in value:
+        if key != "cjk_tokens":
+            rep.warning("F222", f"unknown formc option '{key}' of config.yml is ignored",
+                        value.key_span(key), "the config.yml formc options are: cjk_tokens")
+    mode = value.get("cjk_tokens")
+    if mode is not None:
+        if str(mode) in CJK_MODES:
+            out["cjk_tokens"] = str(mode)
+        else:
+            rep.error("F222", f"formc option cjk_tokens must be one of {', '.join(CJK_MODES)}, "
+                      f"found {describe(mode)}", value.value_span("cjk_tokens"),
+                      "run: Rasa's WhitespaceTokenizer; char: one token per CJK character")
+    return out
 
 
 def read_endpoints(doc: Any, path: str, rep: Reporter) -> model.Endpoints:
