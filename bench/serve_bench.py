@@ -8,6 +8,13 @@ Each sender replays the baseline's 7-message restaurant conversation over one ke
 connection, starting a fresh sender id after every conversation (like the Rasa baseline's
 loadtest.py). The load generator is a minimal HTTP/1.1 client on uvloop in this process, so
 it shares the machine's cores with the server (as the Rasa figures did).
+
+Two ways to load the server:
+  closed loop (default): each sender sends its next message as soon as the reply arrives, so
+      throughput and latency are tied by Little's law (mean latency = senders / msgs per s);
+  --rate R (open loop): the senders together send R messages/s on a fixed schedule (each one
+      every senders/R s, like users typing); a sender still waiting for a reply sends late, and
+      latency is counted from the scheduled send time, so a slow server cannot hide its queue.
 """
 from __future__ import annotations
 
@@ -49,34 +56,60 @@ def wait_http(url: str, proc: subprocess.Popen, seconds: float = 30) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def tree_rss_mib(pid: int) -> float:
-    """RSS of a process and all its descendants (Sanic manager + workers)."""
-    total, todo = 0, [pid]
+def tree_pids(pid: int) -> list[int]:
+    """A process and all its descendants (Sanic manager + workers)."""
+    found, todo = [], [pid]
     while todo:
         p = todo.pop()
+        found.append(p)
         try:
-            with open(f"/proc/{p}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as f:
                     todo.extend(int(c) for c in f.read().split())
         except OSError:
             pass
+    return found
+
+
+def tree_rss_mib(pid: int) -> float:
+    total = 0
+    for p in tree_pids(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
     return total / 1024
+
+
+def tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds used so far by the server's processes."""
+    ticks = 0
+    for p in tree_pids(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])   # utime, stime
+        except OSError:
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class Sender:
     """One keep-alive connection replaying SCRIPT with fresh sender ids."""
 
-    def __init__(self, port: int, idx: int, latencies: list, errors: list) -> None:
+    def __init__(self, port: int, idx: int, latencies: list, errors: list,
+                 interval: float = 0.0, offset: float = 0.0) -> None:
         self.port, self.idx, self.lat, self.errors = port, idx, latencies, errors
+        self.interval, self.offset = interval, offset   # open loop: send schedule
 
     async def run(self, stop_at: float) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
         conv = 0
         loop = asyncio.get_running_loop()
+        due = loop.time() + self.offset
         while loop.time() < stop_at:
             sender = f"bench-{self.idx}-{conv}"
             conv += 1
@@ -88,6 +121,11 @@ class Sender:
                        b"Content-Type: application/json\r\nContent-Length: "
                        + str(len(body)).encode() + b"\r\n\r\n" + body)
                 t0 = time.perf_counter()
+                if self.interval:
+                    if due > loop.time():
+                        await asyncio.sleep(due - loop.time())
+                    t0 = time.perf_counter() - max(0.0, loop.time() - due)   # from the schedule
+                    due += self.interval
                 writer.write(req)
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = 0
@@ -101,13 +139,16 @@ class Sender:
         writer.close()
 
 
-async def load(port: int, senders: int, duration: float) -> tuple[list, list, float]:
+async def load(port: int, senders: int, duration: float,
+               rate: float = 0.0) -> tuple[list, list, float]:
     latencies: list = []
     errors: list = []
     loop = asyncio.get_running_loop()
     start = time.perf_counter()
     stop_at = loop.time() + duration
-    await asyncio.gather(*(Sender(port, i, latencies, errors).run(stop_at) for i in range(senders)))
+    interval = senders / rate if rate else 0.0
+    await asyncio.gather(*(Sender(port, i, latencies, errors, interval, interval * i / senders)
+                           .run(stop_at) for i in range(senders)))
     return latencies, errors, time.perf_counter() - start
 
 
@@ -117,7 +158,7 @@ def pct(values: list, q: float) -> float:
 
 
 def run_config(bot: str, store_kind: str, workers: int, senders_list: list, duration: float,
-               tmp: str, redis_url: str | None) -> list:
+               tmp: str, redis_url: str | None, rate: float = 0.0) -> list:
     port = free_port()
     if store_kind == "sqlite":
         db = os.path.join(tmp, f"bench-{workers}-{port}.db")
@@ -150,17 +191,20 @@ def run_config(bot: str, store_kind: str, workers: int, senders_list: list, dura
                     done.wait(0.25)
             t = threading.Thread(target=sample, daemon=True)
             t.start()
-            r0 = resource.getrusage(resource.RUSAGE_SELF)
-            lat, errors, elapsed = runner(load(port, senders, duration))
-            r1 = resource.getrusage(resource.RUSAGE_SELF)
+            r0, s0 = resource.getrusage(resource.RUSAGE_SELF), tree_cpu_s(proc.pid)
+            lat, errors, elapsed = runner(load(port, senders, duration, rate))
+            r1, s1 = resource.getrusage(resource.RUSAGE_SELF), tree_cpu_s(proc.pid)
             client_cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
             done.set()
             t.join()
             row = {"store": store_kind, "workers": workers, "senders": senders,
+                   "load": f"open {rate:g}/s" if rate else "closed",
                    "messages": len(lat), "msgs_per_s": round(len(lat) / elapsed, 1),
                    "p50_ms": round(pct(lat, 0.50), 2), "p99_ms": round(pct(lat, 0.99), 2),
                    "max_ms": round(max(lat) * 1000, 2) if lat else None,
                    "errors": len(errors), "server_rss_mib": round(rss_max[0], 1),
+                   # server CPU per message: the cost figure that contention does not distort
+                   "server_cpu_ms_per_msg": round(1000 * (s1 - s0) / max(1, len(lat)), 3),
                    # the load generator's own CPU (it shares the 2 cores with the server)
                    "client_cpu_pct": round(100 * client_cpu / elapsed, 1)}
             if errors:
@@ -184,6 +228,8 @@ def main() -> int:
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--senders", default="8,64,256")
     ap.add_argument("--duration", type=float, default=10.0)
+    ap.add_argument("--rate", type=float, default=0.0,
+                    help="open loop: total messages per second offered (default: closed loop)")
     a = ap.parse_args()
     stores = a.stores.split(",")
     redis_proc, redis_url = None, None
@@ -205,19 +251,19 @@ def main() -> int:
         for store in stores:
             for workers in [int(w) for w in a.workers.split(",")]:
                 rows += run_config(a.bot, store, workers, [int(s) for s in a.senders.split(",")],
-                                   a.duration, tmp, redis_url)
+                                   a.duration, tmp, redis_url, a.rate)
     finally:
         if redis_proc:
             redis_proc.terminate()
             redis_proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    print("\n| store | workers | senders | msgs/s | p50 ms | p99 ms | errors | server RSS MiB "
-          "| client CPU % |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n| store | workers | senders | load | msgs/s | p50 ms | p99 ms | errors | server RSS MiB "
+          "| server CPU ms/msg | client CPU % |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['store']} | {r['workers']} | {r['senders']} | {r['msgs_per_s']:,} | "
+        print(f"| {r['store']} | {r['workers']} | {r['senders']} | {r['load']} | {r['msgs_per_s']:,} | "
               f"{r['p50_ms']} | {r['p99_ms']} | {r['errors']} | {r['server_rss_mib']} | "
-              f"{r['client_cpu_pct']} |")
+              f"{r['server_cpu_ms_per_msg']} | {r['client_cpu_pct']} |")
     return 0
 
 

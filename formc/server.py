@@ -73,7 +73,8 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
                reminder_interval: float = 1.0, workers: int = 1) -> Sanic:
     """One Sanic app serving `machine` (a Machine, a .fsm path or a bot directory)."""
     loaded, model_path = _load_machine(machine)
-    store = open_store(store_url)
+    bot = Bot(loaded, model_path, endpoints)
+    store = open_store(store_url, keep={"events": bot.agent.history_limit, "trace": trace_limit})
     if workers > 1 and not store.shared:
         raise StoreError(f"the store {store_url} lives inside one process and cannot be shared "
                          f"by {workers} workers; use sqlite:///FILE or redis://HOST:PORT/DB")
@@ -87,7 +88,7 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = 5.0   # turns take milliseconds; do not hang a stop
     app.config.FALLBACK_ERROR_FORMAT = "json"
     origins = tuple(cors or ())
-    conv = Conversations(store, Bot(loaded, model_path, endpoints), trace_limit, debug)
+    conv = Conversations(store, bot, debug)
     app.ctx.conversations = conv
     app.ctx.store = store
     app.ctx.store_url = store_url

@@ -2,7 +2,8 @@
 
 The one place where the HTTP layer meets the agent and the store. Each turn runs under the
 store's per-conversation lock, loads the bounded session, lets the agent run, and writes the
-new session plus the capped trace once; if the agent raises, nothing is written. Turns are
+new session (without its event history) once, appending the turn's new events and its trace
+to the store's logs; if the agent raises, nothing is written. Turns are
 shielded from client disconnects (a half-run turn would be worse than an unread reply) and
 tracked so a graceful shutdown can wait for them.
 """
@@ -77,22 +78,25 @@ def summarize(events: list) -> tuple[Optional[str], list[str]]:
 class Conversations:
     """Runs turns of all conversations against one store; `bot` may be swapped at any time."""
 
-    def __init__(self, store: ConversationStore, bot: Bot, trace_limit: int = 20,
-                 debug: bool = False) -> None:
+    def __init__(self, store: ConversationStore, bot: Bot, debug: bool = False) -> None:
         self.store = store
         self.bot = bot
-        self.trace_limit = trace_limit
         self.debug = debug
         self._in_flight: set[asyncio.Task] = set()
 
     # ---------------------------------------------------------------- turn plumbing
 
-    def _session(self, bot: Bot, sender_id: str, record: Optional[dict]) -> Any:
+    def _session(self, bot: Bot, sender_id: str, record: Optional[dict],
+                 logs: Optional[dict]) -> Any:
+        """The stored session, its event history taken from the `events` log."""
         from .runtime.agent import Session
         if not record:
             return None
+        data = record["session"]
+        if "history" not in data:   # records written before the history moved to the log
+            data = dict(data, history=(logs or {}).get("events", []))
         try:
-            return Session.from_json(record["session"], bot.machine)
+            return Session.from_json(data, bot.machine)
         except Exception:   # e.g. a session of another model after PUT /model: start afresh
             log.warning(json.dumps({"sender": sender_id, "warning": "stored session could not be "
                                     "loaded for this model; starting a new session"}))
@@ -116,18 +120,25 @@ class Conversations:
                 # This process wrote the stored record last: reuse its session object (the
                 # agent never mutates the session it is given) instead of decoding the JSON.
                 session = live
+            elif live is not None:   # the model was swapped since: check the session against it
+                session = self._session(bot, sender_id, {"session": live.to_json()}, None)
             else:
-                session = self._session(bot, sender_id, _stored(conv.record, live))
+                session = self._session(bot, sender_id, conv.record, conv.logs)
             result = await step(bot, session)
             t2 = time.perf_counter()
             if write and result.session is not None:
-                traces = list((conv.record or {}).get("trace") or ())
-                traces.append({"kind": kind, "at": time.time(), "trace": result.trace,
-                               "ms": {"lock_and_load": round((t1 - t0) * 1000, 3),
-                                      "agent": round((t2 - t1) * 1000, 3)}})
-                record = {"session": result.session.to_json(raw_states=True),
-                          "trace": traces[-self.trace_limit:], "model": bot.machine.digest}
-                conv.write(record, next_fire(result.session), live=result.session)
+                after = result.session
+                # Only the events this turn logged are appended (all of them for a session
+                # that was not loaded, e.g. a new conversation).
+                new = after.logged - (session.logged if session is not None else 0)
+                events = after.history[len(after.history) - min(new, len(after.history)):]
+                trace = {"kind": kind, "at": time.time(), "trace": result.trace,
+                         "ms": {"lock_and_load": round((t1 - t0) * 1000, 3),
+                                "agent": round((t2 - t1) * 1000, 3)}}
+                record = {"session": after.to_json(raw_states=True, history=False),
+                          "model": bot.machine.digest}
+                conv.write(record, next_fire(after), live=after,
+                           append={"events": events, "trace": [trace]})
         t3 = time.perf_counter()
         intent, actions = summarize(result.events)
         line = {"sender": sender_id, "kind": kind, "intent": intent, "actions": actions,
@@ -150,12 +161,14 @@ class Conversations:
     async def load_session(self, sender_id: str) -> tuple[Bot, Any]:
         bot = self.bot
         record = await self.store.load(sender_id)
-        session = self._session(bot, sender_id, record)
+        logs = await self.store.logs(sender_id) if record else None
+        session = self._session(bot, sender_id, record, logs)
         return bot, (session if session is not None else bot.agent.new_session(sender_id))
 
     async def traces(self, sender_id: str) -> Optional[list]:
-        record = await self.store.load(sender_id)
-        return None if record is None else list(record.get("trace") or ())
+        if await self.store.load(sender_id) is None:
+            return None
+        return (await self.store.logs(sender_id)).get("trace", [])
 
     # ---------------------------------------------------------------- reminders
 
@@ -187,15 +200,6 @@ class Conversations:
         if result is None or result.session is None:
             await self.store.clear_fire(sender_id)
         return count[0]
-
-
-def _stored(record: Optional[dict], live: Any) -> Optional[dict]:
-    """The record as the store holds it: a cached record (live is set) was never encoded, so
-    give it the JSON round trip a fresh read would have (only after a model swap)."""
-    if record is None or live is None:
-        return record
-    from .stores.base import decode, encode
-    return decode(encode(record))
 
 
 class _Noop:

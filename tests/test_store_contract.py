@@ -79,6 +79,60 @@ def test_concurrent_turns_of_one_sender_run_in_arrival_order(store_url):
     run(go())
 
 
+def test_logs_append_per_turn_and_keep_the_newest(store_url):
+    async def go():
+        store = open_store(store_url, keep={"events": 5, "trace": 2})
+        other = open_store(store_url, keep={"events": 5, "trace": 2})   # reads via the store
+        await store.open()
+        await other.open()
+        for turn in range(40):
+            async with store.conversation("a") as conv:
+                conv.write({"turn": turn}, append={"events": [{"e": turn, "i": 0}, {"e": turn, "i": 1}],
+                                                   "trace": [{"t": turn}]})
+        logs = await store.logs("a")
+        assert logs["events"] == [{"e": 37, "i": 1}, {"e": 38, "i": 0}, {"e": 38, "i": 1},
+                                  {"e": 39, "i": 0}, {"e": 39, "i": 1}]
+        assert logs["trace"] == [{"t": 38}, {"t": 39}]
+        # A process without the cached record gets record and logs together, under the lock.
+        if not store.shared:
+            other = store
+            store.cache.drop("a")
+        async with other.conversation("a") as conv:
+            assert conv.record == {"turn": 39} and conv.logs == logs
+            conv.write({"turn": 40}, append={"events": [{"e": 40, "i": 0}]})
+        assert (await store.logs("a"))["events"][-2:] == [{"e": 39, "i": 1}, {"e": 40, "i": 0}]
+        assert (await store.logs("a"))["trace"] == [{"t": 38}, {"t": 39}]
+        # A failed turn appends nothing.
+        with pytest.raises(RuntimeError):
+            async with store.conversation("a") as conv:
+                conv.write({"turn": 41}, append={"events": [{"e": 41, "i": 0}]})
+                raise RuntimeError("action server down")
+        assert (await store.logs("a"))["events"][-1] == {"e": 40, "i": 0}
+        assert await store.logs("nobody") == {}
+        with pytest.raises(ValueError, match="unknown log stream"):
+            async with store.conversation("a") as conv:
+                conv.write({"turn": 42}, append={"evnts": [1]})
+        await store.close()
+        await other.close()
+    run(go())
+
+
+def test_an_expired_conversation_starts_with_empty_logs(store_url):
+    sep = "&" if "?" in store_url else "?"
+    async def go():
+        store = open_store(store_url + sep + "record_exp=0.3&cache=0")
+        await store.open()
+        async with store.conversation("old") as conv:
+            conv.write({"x": 1}, append={"events": [{"e": 1}, {"e": 2}]})
+        await asyncio.sleep(0.5)
+        async with store.conversation("old") as conv:
+            assert conv.record is None and not conv.logs
+            conv.write({"x": 2}, append={"events": [{"e": "new"}]})
+        assert (await store.logs("old")) == {"events": [{"e": "new"}]}
+        await store.close()
+    run(go())
+
+
 def test_reminder_index_and_meta(store_url):
     async def go():
         store = open_store(store_url)

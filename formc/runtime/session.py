@@ -60,6 +60,7 @@ class Session:
     reminders: list = field(default_factory=list)
     history: list = field(default_factory=list)         # capped event log
     history_limit: int = 200
+    logged: int = 0                                     # events ever logged (stores append the new)
     turns: int = 0
 
     # ----------------------------------------------------------------------------- copies
@@ -86,19 +87,23 @@ class Session:
 
     def log_event(self, event: dict) -> None:
         self.history.append(event)
+        self.logged += 1
         if len(self.history) > self.history_limit:
             del self.history[: len(self.history) - self.history_limit]
         self.latest_event_time = event.get("timestamp", self.latest_event_time)
 
     # ---------------------------------------------------------------------- serialisation
-    def to_json(self, raw_states: bool = False) -> dict:
+    def to_json(self, raw_states: bool = False, history: bool = True) -> dict:
         """The session as JSON-ready data. raw_states=True leaves the DStates (NamedTuples of
         tuples) in place for an encoder that writes tuples as arrays -- the same JSON text,
-        without building ~100 small lists per turn (the server's store encoder does this)."""
+        without building ~100 small lists per turn (the server's store encoder does this).
+        history=False leaves the event history out (stores keep it as an append-only log)."""
         state = _raw if raw_states else _state_json
         out: dict[str, Any] = {"schema": SCHEMA}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "history" and not history:
+                continue
             if f.name == "window":
                 value = [state(s) for s in value]
             elif f.name == "anchor" and value:
@@ -134,7 +139,7 @@ class Session:
                     "conversation", session.sender_id, session.digest[:12], machine.digest[:12], problem)
         fresh = cls(sender_id=session.sender_id, digest=machine.digest,
                     history_limit=session.history_limit)
-        fresh.history = list(session.history)
+        fresh.history, fresh.logged = list(session.history), session.logged
         return fresh
 
     @classmethod
@@ -158,6 +163,7 @@ class Session:
             elif key == "pending_snapshot" and value:
                 value = _snap_from_json(value)
             kwargs[key] = value
+        kwargs.setdefault("logged", len(kwargs.get("history", ())))   # sessions from before
         return cls(**kwargs)
 
 

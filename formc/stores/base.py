@@ -1,15 +1,20 @@
-"""The conversation-store interface: sender id -> one stored record (bounded session JSON).
+"""The conversation-store interface: sender id -> one stored record plus append-only logs.
 
-Every store keeps, per conversation, one JSON record (the agent's bounded session plus the
-capped turn traces) and, beside it, the time its next reminder is due. A turn is
+Every store keeps, per conversation, one JSON record (the agent's bounded session without its
+event history), the time its next reminder is due, and two append-only logs, newest last:
+`events` (the tracker's event history) and `trace` (per-turn traces), each trimmed to its
+`keep` length. A turn writes the small record and appends only its new log entries, so the
+bytes written per turn do not grow with the conversation. A turn is
 
     async with store.conversation(sender_id) as conv:   # locked: in-process + cross-process
         record = conv.record                             # None for a new conversation
+        logs = conv.logs                                 # read with a record from the store
         ...run the agent...
-        conv.write(new_record, next_fire)                # committed once, on a clean exit
+        conv.write(new_record, next_fire, append={"events": [...], "trace": [...]})
 
-If the body raises, nothing is written and the lock is released, so a failed turn (e.g. an
-action server error) never leaves a half-updated conversation behind.
+which commits record and appends together, once, on a clean exit. If the body raises, nothing
+is written and the lock is released, so a failed turn (e.g. an action server error) never
+leaves a half-updated conversation behind.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ import time
 from collections import OrderedDict
 from abc import ABC, abstractmethod
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Optional
+from typing import Any, AsyncIterator, NamedTuple, Optional
 from urllib.parse import parse_qs
 
 import orjson
@@ -33,6 +38,9 @@ class StoreError(Exception):
     """A store could not be opened or used (bad URL, unreachable server, lost lock)."""
 
 
+#: The append-only logs kept beside each record, and how many entries of each are kept.
+STREAMS = ("events", "trace")
+DEFAULT_KEEP = {"events": 200, "trace": 20}
 
 
 def _tuple_like(value: Any) -> Any:
@@ -102,27 +110,43 @@ def new_rev() -> int:
 SAME = object()
 
 
+class Pending(NamedTuple):
+    """What a turn writes: the record, its next reminder time, new log entries per stream."""
+    record: dict
+    next_fire: Optional[float]
+    append: dict
+
+
 class Conversation:
     """The view of one locked conversation inside `ConversationStore.conversation`.
 
     `record` is read-only (it may be the very object this process wrote last turn); `live` is
     whatever object the caller attached with `write(..., live=...)` on the previous turn of this
     process, or None when the record came from the store (changed elsewhere, or not cached).
+    `logs` (stream -> kept entries, oldest first) is read together with a record that came from
+    the store; it is None when the cached record was reused (`live` then holds what it needs).
     """
 
-    __slots__ = ("sender_id", "record", "live", "pending", "pending_live")
+    __slots__ = ("sender_id", "record", "live", "logs", "pending", "pending_live")
 
-    def __init__(self, sender_id: str, record: Optional[dict], live: Any = None) -> None:
+    def __init__(self, sender_id: str, record: Optional[dict], live: Any = None,
+                 logs: Optional[dict] = None) -> None:
         self.sender_id = sender_id
         self.record = record
         self.live = live
-        self.pending: Optional[tuple[dict, Optional[float]]] = None
+        self.logs = logs
+        self.pending: Optional[Pending] = None
         self.pending_live: Any = None
 
-    def write(self, record: dict, next_fire: Optional[float] = None, live: Any = None) -> None:
-        """Stage the new record (and the next reminder time) for the commit at block exit;
-        `live` (e.g. the decoded session) is cached with it for this process's next turn."""
-        self.pending = (record, next_fire)
+    def write(self, record: dict, next_fire: Optional[float] = None, live: Any = None,
+              append: Optional[dict] = None) -> None:
+        """Stage the new record, the next reminder time and the entries to append to each log
+        (stream -> list) for the commit at block exit; `live` (e.g. the decoded session) is
+        cached with it for this process's next turn."""
+        unknown = set(append or ()) - set(STREAMS)
+        if unknown:
+            raise ValueError(f"unknown log stream(s) {sorted(unknown)}; streams are {STREAMS}")
+        self.pending = Pending(record, next_fire, {k: v for k, v in (append or {}).items() if v})
         self.pending_live = live
 
 
@@ -136,6 +160,7 @@ class ConversationStore(ABC):
         self.record_exp = record_exp
         self._local = KeyedLock()
         self.cache = RecordCache(cache_size)
+        self.keep = dict(DEFAULT_KEEP)   # entries kept per log stream (the server sets them)
 
     async def open(self) -> None:
         """Connect / create tables; called once per server process before serving."""
@@ -147,11 +172,11 @@ class ConversationStore(ABC):
     async def conversation(self, sender_id: str) -> AsyncIterator[Conversation]:
         async with self._local.hold(sender_id):
             cached = self.cache.get(sender_id)
-            token, record, _rev = await self._begin(sender_id, cached[0] if cached else 0)
+            token, record, logs = await self._begin(sender_id, cached[0] if cached else 0)
             if record is SAME:
                 conv = Conversation(sender_id, cached[1], cached[2])   # type: ignore[index]
             else:
-                conv = Conversation(sender_id, record)
+                conv = Conversation(sender_id, record, logs=logs)
             try:
                 yield conv
             except BaseException:
@@ -168,23 +193,26 @@ class ConversationStore(ABC):
             except BaseException:
                 self.cache.drop(sender_id)
                 raise
-            self.cache.put(sender_id, rev, conv.pending[0], conv.pending_live)
+            self.cache.put(sender_id, rev, conv.pending.record, conv.pending_live)
 
     @abstractmethod
-    async def _begin(self, sender_id: str, known_rev: int) -> tuple[Any, Any, int]:
-        """Take the cross-process lock and read the record: (lock token, record, revision).
-        The record is `SAME` when the stored revision equals `known_rev` (not decoded),
-        None for a new (or expired) conversation."""
+    async def _begin(self, sender_id: str, known_rev: int) -> tuple[Any, Any, Optional[dict]]:
+        """Take the cross-process lock and read the record: (lock token, record, logs).
+        The record is `SAME` when the stored revision equals `known_rev` (nothing decoded, logs
+        None), None for a new (or expired) conversation (logs empty)."""
 
     @abstractmethod
-    async def _end(self, sender_id: str, token: Any,
-                   pending: Optional[tuple[dict, Optional[float]]], rev: int) -> None:
-        """Write `pending` (if any) with revision `rev` and release the lock, atomically where
-        the store allows."""
+    async def _end(self, sender_id: str, token: Any, pending: Optional[Pending], rev: int) -> None:
+        """Write `pending` (if any: record with revision `rev`, log appends) and release the
+        lock, as one atomic write."""
 
     @abstractmethod
     async def load(self, sender_id: str) -> Optional[dict]:
         """Read a record without locking (for read-only endpoints)."""
+
+    @abstractmethod
+    async def logs(self, sender_id: str) -> dict[str, list]:
+        """The kept entries of every log stream, oldest first, without locking ({} if none)."""
 
     @abstractmethod
     async def due(self, now: float, limit: int = 100) -> list[str]:
@@ -237,7 +265,7 @@ def _int_opt(params: dict, key: str, default: int) -> int:
     return value
 
 
-def open_store(url: str) -> ConversationStore:
+def open_store(url: str, keep: Optional[dict] = None) -> ConversationStore:
     """Build a store from a URL (not yet opened):
 
     * ``memory://`` — in-process dict (tests; one worker only)
@@ -245,8 +273,15 @@ def open_store(url: str) -> ConversationStore:
     * ``redis://[:password@]host:port/db`` with ``?key_prefix=formc&lock_ttl=30``
 
     Every scheme accepts ``?record_exp=SECONDS`` (idle conversations expire) and ``?cache=N``
-    (sessions kept decoded per process, default 1000; 0 turns the cache off).
+    (sessions kept decoded per process, default 1000; 0 turns the cache off). `keep` overrides
+    how many entries of each log stream are kept (DEFAULT_KEEP).
     """
+    store = _open_store(url)
+    store.keep.update(keep or {})
+    return store
+
+
+def _open_store(url: str) -> ConversationStore:
     scheme, sep, rest = url.partition("://")
     if not sep:
         raise StoreError(f"store URL {url!r} has no scheme; use sqlite:///formc.db, "

@@ -1,6 +1,11 @@
-"""SQLite conversation store: one row per sender (record JSON, save time, next reminder time).
+"""SQLite conversation store: one row per sender (record JSON, save time, next reminder time)
+plus one row per turn in table `log` holding that turn's new log entries of every stream
+(numbered per sender by `conversations.log_seq`).
 
-A real file in WAL mode; each turn is one single-statement transaction (upsert). Several
+A real file in WAL mode; each turn is one transaction: the record upsert and one appended log
+row (one row, not one per entry: measured, SQLite's per-row cost dominates); every 32 turns
+the rows older than the longest `keep` are deleted (each row holds at least one entry of a
+stream it has, so the newest `keep` rows always cover `keep` entries). Several
 server processes on one machine may share the file: the per-conversation cross-process lock
 is a POSIX range lock on `<db>.locks` (dropped by the kernel if a process dies). Calls are
 synchronous on the event loop on purpose: each is tens of microseconds, far less than a
@@ -26,18 +31,31 @@ CREATE TABLE IF NOT EXISTS conversations (
     record    TEXT NOT NULL,
     saved_at  REAL NOT NULL,
     next_fire REAL,
-    rev       INTEGER NOT NULL DEFAULT 0
+    rev       INTEGER NOT NULL DEFAULT 0,
+    log_seq   INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS log (
+    id        INTEGER PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    body      BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS log_by_sender ON log(sender_id, seq);
 CREATE INDEX IF NOT EXISTS conversations_next_fire
     ON conversations(next_fire) WHERE next_fire IS NOT NULL;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-_UPSERT = ("INSERT INTO conversations(sender_id, record, saved_at, next_fire, rev) "
-           "VALUES (?,?,?,?,?) ON CONFLICT(sender_id) DO UPDATE SET record=excluded.record, "
-           "saved_at=excluded.saved_at, next_fire=excluded.next_fire, rev=excluded.rev")
-_REV = "SELECT rev, saved_at FROM conversations WHERE sender_id=?"
-_RECORD = "SELECT record, saved_at, rev FROM conversations WHERE sender_id=?"
+_UPSERT = ("INSERT INTO conversations(sender_id, record, saved_at, next_fire, rev, log_seq) "
+           "VALUES (?,?,?,?,?,?) ON CONFLICT(sender_id) DO UPDATE SET record=excluded.record, "
+           "saved_at=excluded.saved_at, next_fire=excluded.next_fire, rev=excluded.rev, "
+           "log_seq=excluded.log_seq")
+_REV = "SELECT rev, saved_at, log_seq FROM conversations WHERE sender_id=?"
+_RECORD = "SELECT record, saved_at, log_seq FROM conversations WHERE sender_id=?"
+_APPEND = "INSERT OR REPLACE INTO log(sender_id, seq, body) VALUES (?,?,?)"
+_LOG = "SELECT body FROM log WHERE sender_id=? ORDER BY seq DESC LIMIT ?"
+_TRIM = "DELETE FROM log WHERE sender_id=? AND seq<=?"
+_TRIM_EVERY = 32
 
 
 class SQLiteStore(ConversationStore):
@@ -89,8 +107,10 @@ class SQLiteStore(ConversationStore):
             db.execute(f"PRAGMA synchronous={self._synchronous}")
             db.executescript(_SCHEMA)
             columns = {row[1] for row in db.execute("PRAGMA table_info(conversations)")}
-            if "rev" not in columns:   # a file written before revisions existed
-                db.execute("ALTER TABLE conversations ADD COLUMN rev INTEGER NOT NULL DEFAULT 0")
+            for column in ("rev", "log_seq"):   # a file written before these existed
+                if column not in columns:
+                    db.execute(f"ALTER TABLE conversations ADD COLUMN {column} INTEGER NOT NULL "
+                               "DEFAULT 0")
         except sqlite3.Error:
             db.close()
             raise
@@ -110,20 +130,22 @@ class SQLiteStore(ConversationStore):
             self._open_sync()
         return self._db  # type: ignore[return-value]
 
-    async def _begin(self, sender_id: str, known_rev: int) -> tuple[Any, Any, int]:
+    async def _begin(self, sender_id: str, known_rev: int) -> tuple[Any, Any, Optional[dict]]:
+        """The lock token is (the conversation's log sequence number, whether it starts afresh:
+        then log rows left by an expired conversation of this id are dropped with the write)."""
         db = self._conn()
         await self._locks.acquire(sender_id)  # type: ignore[union-attr]
         try:
             if known_rev:
                 row = db.execute(_REV, (sender_id,)).fetchone()
                 if row is None or self._expired(row[1]):
-                    return None, None, 0
+                    return (0, True), None, {}
                 if row[0] == known_rev:
-                    return None, SAME, known_rev
+                    return (row[2], False), SAME, None
             row = db.execute(_RECORD, (sender_id,)).fetchone()
             if row is None or self._expired(row[1]):
-                return None, None, 0
-            return None, decode(row[0]), row[2]
+                return (0, True), None, {}
+            return (row[2], False), decode(row[0]), self._read_logs(db, sender_id)
         except BaseException:
             self._locks.release(sender_id)  # type: ignore[union-attr]
             raise
@@ -131,18 +153,38 @@ class SQLiteStore(ConversationStore):
     async def _end(self, sender_id: str, token: Any, pending, rev: int) -> None:
         try:
             if pending is not None:
-                record, next_fire = pending
-                await self._upsert((sender_id, encode(record), time.time(), next_fire, rev))
+                await self._commit(sender_id, token, pending, rev)
         finally:
             if self._locks is not None:
                 self._locks.release(sender_id)
 
-    async def _upsert(self, args: tuple, timeout: float = 10.0) -> None:
+    async def _commit(self, sender_id: str, token: tuple, pending, rev: int,
+                      timeout: float = 10.0) -> None:
+        seq, fresh = token
+        writer: sqlite3.Connection = self._writer  # type: ignore[assignment]
+        await self._begin_immediate(timeout)
+        try:
+            if fresh:
+                writer.execute("DELETE FROM log WHERE sender_id=?", (sender_id,))
+            if pending.append:
+                seq += 1
+                writer.execute(_APPEND, (sender_id, seq, encode(pending.append)))
+                if seq % _TRIM_EVERY == 0:
+                    writer.execute(_TRIM, (sender_id, seq - max(self.keep.values())))
+            writer.execute(_UPSERT, (sender_id, encode(pending.record), time.time(),
+                                     pending.next_fire, rev, seq))
+            writer.execute("COMMIT")
+        except BaseException:
+            writer.execute("ROLLBACK")
+            raise
+
+    async def _begin_immediate(self, timeout: float) -> None:
+        """Take SQLite's write lock; while another process holds it, back off without blocking."""
         self._conn()
         delay, waited = 0.0002, 0.0
         while True:
             try:
-                self._writer.execute(_UPSERT, args)  # type: ignore[union-attr]
+                self._writer.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
                 return
             except sqlite3.OperationalError as e:
                 if "locked" not in str(e) or waited >= timeout:
@@ -150,6 +192,14 @@ class SQLiteStore(ConversationStore):
             await asyncio.sleep(delay)
             waited += delay
             delay = min(delay * 2, 0.005)
+
+    def _read_logs(self, db: sqlite3.Connection, sender_id: str) -> dict[str, list]:
+        rows = db.execute(_LOG, (sender_id, max(self.keep.values()))).fetchall()
+        logs: dict[str, list] = {}
+        for (body,) in reversed(rows):
+            for stream, entries in decode(body).items():
+                logs.setdefault(stream, []).extend(entries)
+        return {s: entries[-self.keep[s]:] for s, entries in logs.items() if s in self.keep}
 
     def _read(self, sender_id: str) -> Optional[dict]:
         row = self._conn().execute(
@@ -160,6 +210,9 @@ class SQLiteStore(ConversationStore):
 
     async def load(self, sender_id: str) -> Optional[dict]:
         return self._read(sender_id)
+
+    async def logs(self, sender_id: str) -> dict[str, list]:
+        return self._read_logs(self._conn(), sender_id) if self._read(sender_id) else {}
 
     async def due(self, now: float, limit: int = 100) -> list[str]:
         rows = self._conn().execute(
@@ -181,9 +234,11 @@ class SQLiteStore(ConversationStore):
     async def purge_expired(self, now: Optional[float] = None) -> int:
         if self.record_exp is None:
             return 0
-        cur = self._conn().execute("DELETE FROM conversations WHERE saved_at<?",
-                                   ((now or time.time()) - self.record_exp,))
-        return cur.rowcount
+        cutoff = (now or time.time()) - self.record_exp
+        db = self._conn()
+        db.execute("DELETE FROM log WHERE sender_id IN "
+                   "(SELECT sender_id FROM conversations WHERE saved_at<?)", (cutoff,))
+        return db.execute("DELETE FROM conversations WHERE saved_at<?", (cutoff,)).rowcount
 
     def count(self) -> int:
         return self._conn().execute("SELECT count(*) FROM conversations").fetchone()[0]
