@@ -44,7 +44,7 @@ def test_long_conversation_history_and_traces_come_back_capped(machine, tmp_path
     live, loaded, traces, sizes = asyncio.run(go())
     assert live.logged > live.history_limit == 200      # the history was trimmed
     assert len(loaded.history) == 200 and loaded.logged == live.logged
-    assert _strip(loaded.history) == _strip(live.history)
+    assert _strip(loaded.events()) == _strip(live.events())
     assert [t["kind"] for t in traces] == ["message"] * 20
     assert traces[-1]["trace"][-1]["stage"] == "turn"
     # The stored record does not carry the history: once the bounded parts (dialogue window,
@@ -68,6 +68,6 @@ def test_tracker_after_a_restart_has_the_whole_kept_history(machine, tmp_path):
         return session
     first = asyncio.run(talk(SCRIPT[:3]))
     second = asyncio.run(talk(SCRIPT[3:]))        # a new process: nothing cached
-    assert _strip(second.history[:len(first.history)]) == _strip(first.history)
-    users = [e["text"] for e in second.history if e["event"] == "user"]
+    assert _strip(second.events()[:len(first.history)]) == _strip(first.events())
+    users = [e["text"] for e in second.events() if e["event"] == "user"]
     assert users == SCRIPT

@@ -268,3 +268,21 @@ def test_file_lock_is_dropped_when_its_process_is_killed(tmp_path):
     p.kill(); p.wait()
     run(lock.acquire("conv", timeout=2))
     lock.close()
+
+
+def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path):
+    """Commits never checkpoint themselves (that fsync would stall a worker); the store's
+    checkpointer thread copies the WAL into the database file while the store is open."""
+    path = tmp_path / "wal.db"
+
+    async def go():
+        store = open_store(f"sqlite:///{path}")
+        await store.open()
+        for i in range(300):
+            async with store.conversation(f"s{i}") as conv:
+                conv.write({"blob": "x" * 8000}, append={"events": [{"i": i}]})
+        await asyncio.sleep(1.5)
+        size = path.stat().st_size        # before close (closing checkpoints by itself)
+        await store.close()
+        return size
+    assert run(go()) > 300 * 8000

