@@ -17,7 +17,6 @@ import os
 import re
 import sys
 import time
-from functools import partial
 from typing import Any, Iterable, Optional, Union
 from urllib.parse import unquote
 
@@ -396,12 +395,6 @@ def _domain_dict(machine: Any) -> dict:
 
 # ---------------------------------------------------------------- formc serve
 
-def _factory(machine_path, store_url, auth_token, cors, endpoints, max_body, debug, workers):
-    _setup_logging(debug)
-    return create_app(machine_path, store_url=store_url, auth_token=auth_token, cors=cors,
-                      endpoints=endpoints, max_body=max_body, debug=debug, workers=workers)
-
-
 def _setup_logging(debug: bool) -> None:
     root = logging.getLogger("formc")
     if not root.handlers:
@@ -415,8 +408,9 @@ def _setup_logging(debug: bool) -> None:
 
 
 def serve_command(args) -> int:
-    """`formc serve`: validate everything in the main process, then hand over to Sanic."""
-    from sanic.worker.loader import AppLoader
+    """`formc serve`: validate everything in the main process, then serve: in this process, or
+    in `--workers N` forked processes (formc.serve_workers)."""
+    from .serve_workers import run_workers
 
     store_url = args.store
     if getattr(args, "record_exp", None):
@@ -428,10 +422,10 @@ def serve_command(args) -> int:
         print(f"formc serve: {e}", file=sys.stderr)
         return 2
     _setup_logging(args.debug)
-    factory = partial(_factory, args.machine, store_url, args.auth_token, tuple(args.cors or ()),
-                      args.endpoints, args.max_body, args.debug, workers)
     try:
-        app = factory()     # fail fast (bad model, bad store URL) before any worker starts
+        app = create_app(args.machine, store_url=store_url, auth_token=args.auth_token,
+                         cors=tuple(args.cors or ()), endpoints=args.endpoints,
+                         max_body=args.max_body, debug=args.debug, workers=workers)
         asyncio.run(_check_store(app.ctx.store))
     except (StoreError, OSError) as e:
         print(f"formc serve: {e}", file=sys.stderr)
@@ -442,10 +436,15 @@ def serve_command(args) -> int:
         app.run(host=args.host, port=args.port, single_process=True, access_log=False,
                 motd=False, debug=False)
         return 0
-    loader = AppLoader(factory=factory)
-    app.prepare(host=args.host, port=args.port, workers=workers, access_log=False, motd=False)
-    Sanic.serve(primary=app, app_loader=loader)
-    return 0
+
+    def serve(sock) -> None:
+        app.run(sock=sock, single_process=True, access_log=False, motd=False, debug=False)
+    _freeze_heap()   # the forked workers start out sharing the loaded machine's pages
+    try:
+        return run_workers(serve, args.host, args.port, workers)
+    except OSError as e:
+        print(f"formc serve: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
+        return 1
 
 
 async def _check_store(store) -> None:
