@@ -129,8 +129,11 @@ class Conversations:
             if write and result.session is not None:
                 after = result.session
                 # Only the events this turn logged are appended (all of them for a session
-                # that was not loaded, e.g. a new conversation).
+                # that was not loaded, e.g. a new conversation, or whose record still held its
+                # history: written before the history moved to the log).
                 new = after.logged - (session.logged if session is not None else 0)
+                if conv.logs is not None and "history" in (conv.record or {}).get("session", {}):
+                    new = len(after.history)
                 events = after.history[len(after.history) - min(new, len(after.history)):]
                 trace = {"kind": kind, "at": time.time(), "trace": result.trace,
                          "ms": {"lock_and_load": round((t1 - t0) * 1000, 3),

@@ -71,3 +71,24 @@ def test_tracker_after_a_restart_has_the_whole_kept_history(machine, tmp_path):
     assert _strip(second.events()[:len(first.history)]) == _strip(first.events())
     users = [e["text"] for e in second.events() if e["event"] == "user"]
     assert users == SCRIPT
+
+
+def test_a_record_from_before_the_log_keeps_its_history(machine, tmp_path):
+    """A store written by an older formc (history inside the record) upgrades on the next turn."""
+    async def go():
+        store = open_store(f"sqlite:///{tmp_path}/old.db?cache=0")
+        await store.open()
+        bot = Bot(machine, "restaurant")
+        conv = Conversations(store, bot)
+        old = await bot.agent.handle_message(None, "u", "hi")
+        async with store.conversation("u") as c:      # the old record layout
+            c.write({"session": old.session.to_json(), "model": machine.digest})
+
+        async def step(bot_, session):
+            return await bot_.agent.handle_message(session, "u", "i am looking for a restaurant")
+        await conv.run("u", "message", step)
+        _, session = await conv.load_session("u")
+        await store.close()
+        return session
+    users = [e["text"] for e in asyncio.run(go()).events() if e["event"] == "user"]
+    assert users == ["hi", "i am looking for a restaurant"]
