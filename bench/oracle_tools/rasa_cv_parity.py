@@ -1,6 +1,6 @@
 """Corpus bot + fold seeds -> per-fold intent accuracy of formc vs real Rasa 3.6 on IDENTICAL folds.
 
-  .venv/bin/python bench/oracle_tools/rasa_cv_parity.py [--bot helpdesk-assistant] [--seeds 0 1 2]
+  .venv/bin/python bench/oracle_tools/rasa_cv_parity.py [--bot helpdesk-assistant] [--seeds 0 1 2] [--rasa-cv N]
                    [--folds 5] [--show 5] [--keep]
 The folds are formc's own (`formc.nlu.evaluate.cv_splits`, stratified, seeded). Per fold a Rasa
 YAML NLU train file is written (the fold's training examples with their entity markup, plus the
@@ -158,6 +158,27 @@ def compare(test: list, mine: list, theirs: list) -> dict:
             "dall": dall, "diffs": diffs}
 
 
+def rasa_own_cv(data: NluData, language: str, folds: int, runs: int) -> None:
+    tmp = tempfile.mkdtemp(prefix="formc-rasa-cv-")
+    try:
+        with open(os.path.join(tmp, "nlu.yml"), "w", encoding="utf-8") as f:
+            f.write(rasa_nlu_yaml(tuple(data.examples), data))
+        with open(os.path.join(tmp, "config.yml"), "w", encoding="utf-8") as f:
+            f.write(parity_config(language))
+        env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", HOME=tmp)
+        for run in range(runs):
+            done = subprocess.run(
+                [os.path.join(RASA_VENV, "bin", "rasa"), "test", "nlu", "--nlu", "nlu.yml",
+                 "--config", "config.yml", "--cross-validation", "--folds", str(folds),
+                 "--out", f"results{run}"], cwd=tmp, env=env, capture_output=True, text=True)
+            found = [line.split("test Accuracy:")[1].strip()
+                     for line in (done.stdout + done.stderr).splitlines() if "test Accuracy:" in line]
+            print(f"rasa cross-validation run {run + 1}: test accuracy (mean, std of folds) "
+                  f"{found[-1] if found else 'not reported: ' + done.stderr[-500:]}", flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bot", default="helpdesk-assistant")
@@ -165,11 +186,17 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--show", type=int, default=5, help="differing predictions to list per seed")
     ap.add_argument("--keep", action="store_true", help="keep (and print) the temp dirs")
+    ap.add_argument("--rasa-cv", type=int, default=0, metavar="N",
+                    help="instead: run Rasa's own `rasa test nlu --cross-validation` N times "
+                         "(its folds are random) and print each accuracy")
     args = ap.parse_args()
     root = RESTAURANT if args.bot == "restaurant" else os.path.join(CORPUS, args.bot)
     data, _ = read_bot_nlu(root)
     domain = read_domain_names(root)
     language = "zh" if args.bot == "rasa-ch-faq" else "en"
+    if args.rasa_cv:
+        rasa_own_cv(data, language, args.folds, args.rasa_cv)
+        return
     print(f"{args.bot}: {len(data.examples)} examples, {len(data.regexes)} regexes, "
           f"{len(data.lookups)} lookups, {len(data.synonyms)} synonyms; {args.folds} folds")
     print(f"{'seed':>4} {'fold':>4} {'test':>5} {'formc':>6} {'rasa':>6} {'differ':>6} "

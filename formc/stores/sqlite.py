@@ -243,12 +243,16 @@ class SQLiteStore(ConversationStore):
             delay = min(delay * 2, 0.005)
 
     def _read_logs(self, db: sqlite3.Connection, sender_id: str) -> dict[str, list]:
-        rows = db.execute(_LOG, (sender_id, max(self.keep.values()))).fetchall()
-        logs: dict[str, list] = {}
-        for (body,) in reversed(rows):
+        """Newest rows first, read until every stream has its `keep` entries."""
+        newest: dict[str, list] = {}   # stream -> entries, newest row's first
+        for (body,) in db.execute(_LOG, (sender_id, max(self.keep.values()))):
             for stream, entries in decode(body).items():
-                logs.setdefault(stream, []).extend(entries)
-        return {s: entries[-self.keep[s]:] for s, entries in logs.items() if s in self.keep}
+                if stream in self.keep:
+                    newest.setdefault(stream, []).append(entries)
+            if all(sum(map(len, newest.get(s, ()))) >= keep for s, keep in self.keep.items()):
+                break
+        return {s: [e for entries in reversed(rows) for e in entries][-self.keep[s]:]
+                for s, rows in newest.items()}
 
     def _read(self, sender_id: str) -> Optional[dict]:
         row = self._conn().execute(
