@@ -13,7 +13,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CORPUS = "/work/shared/corpus"
+CORPUS = os.environ.get("FORMC_SHARED") or os.path.join(os.path.dirname(ROOT), "shared")
+CORPUS = os.path.join(CORPUS, "corpus")
 
 
 def main(argv: list[str]) -> int:

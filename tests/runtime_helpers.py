@@ -10,10 +10,7 @@ from formc import model
 from formc.artifact import Machine
 from formc.dialogue.compile import compile_dialogue
 
-SHARED = os.environ.get("FORMC_SHARED", "/work/shared")
-RESTAURANT = os.path.join(SHARED, "rasa-baseline", "bots", "restaurant")
-ORACLE = os.path.join(SHARED, "rasa-baseline", "oracle", "light")
-CORPUS = os.path.join(SHARED, "corpus")
+from shared_paths import CORPUS, ORACLE, RESTAURANT, SHARED  # noqa: F401 (re-exported)
 
 
 def _ensure_nlu_reader() -> None:

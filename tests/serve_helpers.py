@@ -148,7 +148,7 @@ def build_restaurant_fsm(tmp_dir: str) -> str:
         return _BUILT["restaurant"]
     from formc.artifact import dump_machine
     from formc.compiler import compile_project
-    src = "/work/shared/rasa-baseline/bots/restaurant"
+    from shared_paths import RESTAURANT as src
     bot = os.path.join(tmp_dir, "restaurant")
     shutil.copytree(src, bot)
     for dirpath, dirnames, filenames in os.walk(bot):

@@ -18,7 +18,7 @@ from formc.reader.project import read_project
 from formc.runtime.action_client import ActionClient, ActionRejected
 from formc.runtime.responses import render_action_response
 
-CORPUS = "/work/shared/corpus"
+from shared_paths import CORPUS
 pytestmark = pytest.mark.skipif(not os.path.isdir(CORPUS), reason="corpus not available")
 
 _DOMAINS: dict = {}

@@ -14,7 +14,7 @@ from formc.artifact import dumps_machine, loads_machine
 from formc.compiler import build_machine
 from formc.reader import read_project
 
-CORPUS = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpus"))
+from shared_paths import CORPUS
 
 # bot: (declared intents, entities, declared slots, {form: required slots}, rules, stories, tests)
 FACTS = {

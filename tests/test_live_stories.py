@@ -19,7 +19,7 @@ from action_server import PYTHON, ROOT, start_action_servers
 from formc.testing import run_tests
 from formc.testing_live import run_live_tests
 
-CORPUS = "/work/shared/corpus"
+from shared_paths import CORPUS
 pytestmark = pytest.mark.skipif(not os.path.isdir(CORPUS), reason="corpus not available")
 
 SERVERS = {"formbot": None, "financial_demo": None, "helpdesk_assistant": None, "reminderbot": None}

@@ -27,13 +27,11 @@ from formc.model import ActionEndpoint
 from formc.runtime.agent import Agent
 from formc.runtime.responses import to_rest_messages
 
-from runtime_helpers import compact, trace
+from runtime_helpers import CORPUS, compact, trace
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "oracles")
 ACTION_MODULES = {"formbot": "formbot"}      # bot -> tests.actions.<module> (rasa-sdk)
 
-
-CORPUS = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "corpus"))
 
 
 def _bot_roots() -> list[str]:

@@ -13,7 +13,7 @@ from formc.reader.domain import read_domain
 from formc.reader.stories import read_stories_markdown, read_stories_yaml
 from formc.yaml_loader import load_yaml, load_yaml_file
 
-CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpus")
+from shared_paths import CORPUS
 
 
 def domain_of(text: str) -> tuple[model.Domain, Reporter]:

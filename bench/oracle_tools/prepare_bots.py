@@ -24,7 +24,7 @@ import tempfile
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SHARED = os.environ.get("FORMC_SHARED", "/work/shared")
+SHARED = os.environ.get("FORMC_SHARED") or os.path.join(os.path.dirname(ROOT), "shared")
 CORPUS = os.path.join(SHARED, "corpus")
 RASA_VENV = os.environ.get("RASA_VENV", "/tmp/rasa-venv")
 OUT = os.path.join(ROOT, "tests", "oracles")
