@@ -29,14 +29,23 @@ parse = st.fixed_dictionaries({
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(parse, min_size=1, max_size=25), st.integers(0, 10))
 def test_turns_never_raise_and_state_round_trips(parses, seed):
-    agent = Agent(MACHINE, seed=seed)
-    session = None
+    """A conversation whose session goes through JSON after every turn (as a store does) runs
+    exactly like one that keeps the session object (as the server's cache does)."""
+    agent, kept_agent = Agent(MACHINE, seed=seed), Agent(MACHINE, seed=seed)
+    session = kept = None
     now = 1_700_000_000.0
     for p in parses:
         now += 30
         result = asyncio.run(agent.handle_message(session, "p", p["text"], now=now, parse_data=p))
-        session = Session.from_json(json.loads(json.dumps(result.session.to_json())), MACHINE)
+        kept_result = asyncio.run(kept_agent.handle_message(kept, "p", p["text"], now=now,
+                                                            parse_data=p))
         assert isinstance(result.messages, list)
+        assert result.messages == kept_result.messages
+        kept = kept_result.session
+        data = json.loads(json.dumps(result.session.to_json()))
+        session = Session.from_json(data, MACHINE)
+        assert json.loads(json.dumps(session.to_json())) == data
+        assert data == json.loads(json.dumps(kept.to_json()))
 
 
 def test_state_size_bounded_over_long_random_conversation():

@@ -102,8 +102,13 @@ class Session:
         """The session as JSON-ready data. raw_states=True leaves the DStates (NamedTuples of
         tuples) in place for an encoder that writes tuples as arrays -- the same JSON text,
         without building ~100 small lists per turn (the server's store encoder does this).
-        history=False leaves the event history out (stores keep it as an append-only log)."""
-        state = _raw if raw_states else _state_json
+        history=False leaves the event history out (stores keep it as an append-only log).
+
+        Each distinct dialogue state is written once, in "states"; windows hold indices into it
+        (the window, the loop anchor and up to 5 rewind snapshots repeat the same states: this
+        halves the record a server writes per turn, 18.7 -> 9.6 kB measured)."""
+        table = _StateTable(_raw if raw_states else _state_json)
+        win = table.window
         out: dict[str, Any] = {"schema": SCHEMA}
         for f in fields(self):
             value = getattr(self, f.name)
@@ -112,17 +117,18 @@ class Session:
                     continue
                 value = self.events()
             elif f.name == "window":
-                value = [state(s) for s in value]
+                value = win(value)
             elif f.name == "anchor" and value:
-                value = dict(value, window=[state(s) for s in value["window"]],
+                value = dict(value, window=win(value["window"]),
                              user_sub=_user_to_json(value["user_sub"]))
             elif f.name == "user_sub":
                 value = _user_to_json(value)
             elif f.name == "snapshots":
-                value = [_snap_to_json(s, state) for s in value]
+                value = [_snap_to_json(s, win) for s in value]
             elif f.name == "pending_snapshot" and value:
-                value = _snap_to_json(value, state)
+                value = _snap_to_json(value, win)
             out[f.name] = value
+        out["states"] = table.states()
         return out
 
     @classmethod
@@ -155,20 +161,24 @@ class Session:
             raise ValueError("not a formc session (unknown schema)")
         kwargs = {}
         names = {f.name for f in fields(cls)}
+        table = [DState.from_json(s) for s in data.get("states", ())]
+
+        def win(window: list) -> list:   # indices into "states", or states written in place
+            return [table[s] if isinstance(s, int) else DState.from_json(s) for s in window]
         for key, value in data.items():
             if key not in names:
                 continue
             if key == "window":
-                value = [DState.from_json(s) for s in value]
+                value = win(value)
             elif key == "anchor" and value:
-                value = dict(value, window=[DState.from_json(s) for s in value["window"]],
+                value = dict(value, window=win(value["window"]),
                              user_sub=_user_from_json(value["user_sub"]))
             elif key == "user_sub":
                 value = _user_from_json(value)
             elif key == "snapshots":
-                value = [_snap_from_json(s) for s in value]
+                value = [_snap_from_json(s, win) for s in value]
             elif key == "pending_snapshot" and value:
-                value = _snap_from_json(value)
+                value = _snap_from_json(value, win)
             elif key == "history":
                 value = [events.encode(e) for e in value]
             kwargs[key] = value
@@ -200,22 +210,42 @@ def _raw(state: DState) -> DState:
     return state
 
 
-def _snap_to_json(snap: dict, state=_state_json) -> dict:
+class _StateTable:
+    """Numbers the distinct DStates of one session as they are written."""
+
+    def __init__(self, state_json) -> None:
+        self._index: dict = {}
+        self._json = state_json
+
+    def window(self, window: list) -> list:
+        out = []
+        for state in window:
+            try:
+                out.append(self._index.setdefault(state, len(self._index)))
+            except TypeError:   # a state holding an unhashable slot value: written in place
+                out.append(self._json(state))
+        return out
+
+    def states(self) -> list:
+        return [self._json(s) for s in self._index]
+
+
+def _snap_to_json(snap: dict, win) -> dict:
     out = dict(snap)
-    out["window"] = [state(s) for s in snap["window"]]
+    out["window"] = win(snap["window"])
     out["user_sub"] = _user_to_json(snap["user_sub"])
     if snap.get("anchor"):
-        out["anchor"] = dict(snap["anchor"], window=[state(s) for s in snap["anchor"]["window"]],
+        out["anchor"] = dict(snap["anchor"], window=win(snap["anchor"]["window"]),
                              user_sub=_user_to_json(snap["anchor"]["user_sub"]))
     return out
 
 
-def _snap_from_json(data: dict) -> dict:
+def _snap_from_json(data: dict, win) -> dict:
     out = dict(data)
-    out["window"] = [DState.from_json(s) for s in data["window"]]
+    out["window"] = win(data["window"])
     out["user_sub"] = _user_from_json(data["user_sub"])
     if data.get("anchor"):
-        out["anchor"] = dict(data["anchor"], window=[DState.from_json(s) for s in data["anchor"]["window"]],
+        out["anchor"] = dict(data["anchor"], window=win(data["anchor"]["window"]),
                              user_sub=_user_from_json(data["anchor"]["user_sub"]))
     return out
 
