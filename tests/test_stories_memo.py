@@ -301,3 +301,30 @@ stories:
     d.user("affirm")
     pred = d.predict()
     assert pred.action == "utter_a" and pred.policy == "MemoizationPolicy"
+
+
+def test_loop_rerun_after_unhappy_path_is_not_a_hidden_happy_path_turn():
+    # formbot 04_stop_continue: stop (form rejects) -> utter_ask_continue -> affirm -> the form
+    # runs again. The loop is still rejected at `affirm`, so that run is not RulePolicy's
+    # (hidden) loop happy path and memoization must keep the turn; a later happy-path run
+    # (the listen before it follows the loop itself) stays hidden.
+    from formc.dialogue.memo import StoryMemo
+    from formc.dialogue.rules import RuleIndex
+    from formc.dialogue.state import DState
+
+    F, L = "restaurant_form", "action_listen"
+    states = (
+        DState(),
+        DState("request_restaurant", (), L),
+        DState("request_restaurant", (), F, (), F),
+        DState("stop", (), L, (), F),
+        DState("stop", (), "utter_ask_continue", (), F),
+        DState("affirm", (), L, (), F),          # -> F re-run (memoization)
+        DState("affirm", (), F, (), F),
+        DState("inform", (), L, (), F),          # -> F happy path
+        DState("inform", (), F, (), F),
+    )
+    memo = StoryMemo(hidden_loops=(F,))
+    flags = memo._hide_flags(states, RuleIndex(()), set())
+    assert flags[5] is False
+    assert flags[7] is True

@@ -145,7 +145,7 @@ class StoryMemo:
         for i in range(len(states) - 1):
             state, nxt = states[i], states[i + 1].prev_action
             loop = state.active_loop if state.active_loop != SNS else None
-            if loop and nxt == loop and state.prev_action != loop:
+            if loop and nxt == loop and state.prev_action != loop and not self._loop_rerun(states, i, loop):
                 flags.append(loop in hidden_loops)
                 continue
             if not hidden or (state.prev_action is None and nxt == LISTEN):
@@ -158,6 +158,23 @@ class StoryMemo:
             flags.append(best is not None and best.action == nxt and best in hidden)
         flags.append(False)
         return flags
+
+    @staticmethod
+    def _loop_rerun(states: tuple, i: int, loop: str) -> bool:
+        """Was the loop action run after states[i] (a user turn) NOT by RulePolicy's loop happy
+        path? The happy path only predicts an active loop that is not rejected, and a rejection
+        lasts until the loop action runs again. So when the loop was already active before the
+        last action_listen but that listen followed another action (utter_ask_continue after
+        the loop rejected `stop`, ...), the loop is still rejected at this user turn: the re-run
+        comes from a story (MemoizationPolicy, never hidden) or a rule (looked up like any rule
+        turn), not from the loop happy path, whose hidden-ness `hidden_loops` describes.
+        (formbot 04_stop_continue: treating such a re-run as a hidden happy-path turn dropped
+        the whole 'affirm -> form resumed' turn, and a later `deny` matched story 'stop form +
+        stop' where Rasa's memoization sees the full history and finds no story.)"""
+        if i < 1 or states[i].prev_action != LISTEN:
+            return False
+        before = states[i - 1]
+        return before.active_loop == loop and before.prev_action not in (None, loop)
 
     def _clean(self, state: DState) -> DState:
         if self.rule_only_slots and state.slots:
