@@ -145,7 +145,8 @@ class StoryMemo:
         for i in range(len(states) - 1):
             state, nxt = states[i], states[i + 1].prev_action
             loop = state.active_loop if state.active_loop != SNS else None
-            if loop and nxt == loop and state.prev_action != loop and not self._loop_rerun(states, i, loop):
+            if (loop and nxt == loop and state.prev_action != loop
+                    and not self._loop_rerun(states, i, loop)):
                 flags.append(loop in hidden_loops)
                 continue
             if not hidden or (state.prev_action is None and nxt == LISTEN):
