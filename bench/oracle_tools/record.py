@@ -27,7 +27,8 @@ ORACLES = os.path.join(ROOT, "tests", "oracles")
 RASA_VENV = os.environ.get("RASA_VENV", "/tmp/rasa-venv")
 LONG_MESSAGE = ("could you please help me with something i have been wondering about for a while "
                 * 120).strip()
-ACTIONS = {"formbot": "tests.actions.formbot"}   # bot -> rasa-sdk actions package (our code)
+ACTIONS = {"formbot": "tests.actions.formbot",   # bot -> rasa-sdk actions package (our code)
+           "actions2": "tests.actions.actions2"}
 
 
 def http(url: str, data=None):

@@ -101,9 +101,19 @@ class Builtins:
             engine.apply(s, E.user_featurization(ts), ctx)
         for ev in pred.events:
             engine.apply(s, dict(ev, timestamp=ts), ctx)
+        # ActionReverted ("undo", §8.3): Rasa drops the latest action and every event after it
+        # from the applied events and replays the rest, i.e. the state before this action
+        # comes back (and a followup event that triggered the action is re-armed by the replay)
+        undo = any(ev.get("event") == "undo" for ev in result.events)
+        before = (s.snapshot(), s.followup_event) if undo else None
         engine.apply(s, E.action(name, ts, pred.policy, pred.confidence), ctx)
         for ev in result.events:
             engine.apply(s, ev, ctx)
+            if before is not None and ev.get("event") == "undo":
+                s.restore(before[0])
+                s.followup_event = before[1]
+                s.followups = [before[1]] if before[1] else []
+                before = None
         if any(ev.get("event") == "user" for ev in result.events):
             yield from self.extract(s, ctx)
         return result

@@ -131,6 +131,7 @@ class Engine:
         s.window, s.window_complete, s.user_sub, s.anchor = [], True, None, None
         s.snapshots, s.turn_slot_events, s.session_slots, s.reprompts = [], [], {}, {}
         s.followups = []
+        s.followup_event = None
         s.pending_snapshot = None
 
     def expired(self, s: Session, now: float) -> bool:
@@ -192,6 +193,11 @@ class Engine:
         anchor = s.anchor
         if name == LISTEN:
             s.pending_snapshot = s.snapshot()
+            if s.followup_event == LISTEN:
+                # this listen ran as a FollowupAction: a rewind of the next user message pops the
+                # listen but keeps the `followup` event before it, and Rasa's replay re-arms it,
+                # so the turn ends at once instead of returning to the loop (actions2/12, /15)
+                s.pending_snapshot["rearm"] = LISTEN
         if (name in self.loops and anchor and anchor["loop"] == name and anchor["valid"]):
             # §8.3 loop collapse: the happy-path user turns since the last run vanish
             s.window = list(anchor["window"])
@@ -213,6 +219,7 @@ class Engine:
                             "user_sub": s.user_sub, "depth": len(s.snapshots), "valid": True,
                             "user_pending": False}
         s.latest_action = name
+        s.followup_event = None     # ActionExecuted clears the tracker's follow-up action
         s.last_rejected = None
         s.loop_interrupted = False
         if name == s.active_loop:
@@ -278,6 +285,8 @@ class Engine:
             depth = len(s.snapshots)
             s.restore(snap)
             del s.snapshots[depth:]
+            if snap.get("rearm"):
+                s.followups = [snap["rearm"]]
         else:
             self._reset(s)
         s.pending_snapshot = None
@@ -296,6 +305,7 @@ class Engine:
     def _on_followup(self, s: Session, ev: dict) -> None:
         if ev.get("name"):
             s.followups.append(ev["name"])
+            s.followup_event = ev["name"]
 
     def _on_entities(self, s: Session, ev: dict) -> None:
         if s.latest_action == LISTEN and s.latest_message is not None:

@@ -45,6 +45,9 @@ class Session:
     latest_action: Optional[str] = None
     last_rejected: Optional[str] = None
     followups: list = field(default_factory=list)
+    # name of the latest `followup` event not yet followed by an action: Rasa's tracker replay
+    # (after a rewind / undo) re-applies such an event, which re-arms the follow-up action
+    followup_event: Optional[str] = None
     paused: bool = False
     window: list = field(default_factory=list)          # DState before each applied action
     window_complete: bool = True                        # window reaches the session start
