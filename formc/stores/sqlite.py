@@ -12,7 +12,8 @@ synchronous on the event loop on purpose: each is tens of microseconds, far less
 thread hand-off would cost. The per-turn write goes through its own connection that never
 waits inside SQLite: when another process holds the write lock it backs off with an
 asyncio sleep, so the event loop keeps serving other conversations (SQLite's busy handler
-would sleep 1-10 ms with the whole worker blocked).
+would sleep 1-10 ms with the whole worker blocked). Commits never checkpoint the WAL (that
+would fsync on the event loop): a background thread does it (_Checkpointer).
 """
 from __future__ import annotations
 
