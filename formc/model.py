@@ -296,6 +296,8 @@ class NluConfig:
     count_vectors: tuple[tuple[str, int, int], ...] = (("char_wb", 1, 4),)   # (analyzer, min_n, max_n)
     regex_featurizer: bool = True                # RegexFeaturizer in the pipeline
     regex_featurizer_case_sensitive: bool = True
+    # RegexFeaturizer's own `use_word_boundaries` (None = Rasa's default True; see nlu/compile.py)
+    regex_featurizer_word_boundaries: Optional[bool] = None
     entity_match: str = "rasa"                   # "rasa" (Rasa-exact) | "longest"
     normalize: str = "nfkc"                      # "nfkc" | "none": text normalisation for matching
     cjk_word_boundaries: bool = False            # require \b next to CJK characters too

@@ -147,3 +147,24 @@ def test_every_span_indexes_the_original_text(text):
         for e in ex.extract(text):
             assert 0 <= e["start"] < e["end"] <= len(text)
             assert text[e["start"]:e["end"]] == e["value"]
+
+
+def test_regexes_sorted_by_name_and_pattern_like_rasa_training_data():
+    # Rasa sorts regex features by "<name>+<pattern>" on load (recorded: nlu2/07), so the
+    # `number` regex written first still yields its entity after the `city` regex's
+    data = NluData(examples=(ann("Berlin", "city"), ann("12", "number")),
+                   regexes=(RegexDef("number", r"\d+"), RegexDef("city", r"Ber\w+")))
+    nlu = Nlu.from_dict(compile_nlu(data, NluConfig(), DOMAIN)[0])
+    assert [e["entity"] for e in nlu.parse("12 Berlin")["entities"]] == ["city", "number"]
+
+
+def test_featurizer_word_boundaries_independent_of_extractor():
+    # RegexFeaturizer keeps its own default use_word_boundaries=true (recorded: nlu2/10)
+    data = NluData(examples=(ann("rome", "city"), NluExample("hello", "greet")),
+                   lookups=(LookupDef("city", ("rome",)),))
+    config = dataclasses.replace(NluConfig(), use_word_boundaries=False)
+    model, _ = compile_nlu(data, config, DOMAIN)
+    assert model["extractor"]["word_boundaries"] is False
+    assert model["scorer"]["patterns_word_boundaries"] is True
+    off = dataclasses.replace(config, regex_featurizer_word_boundaries=False)
+    assert compile_nlu(data, off, DOMAIN)[0]["scorer"]["patterns_word_boundaries"] is False

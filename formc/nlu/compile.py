@@ -58,7 +58,10 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
     entity_names = {e.entity for ex in data.examples for e in ex.entities}
 
     regexes = []
-    for r in data.regexes:
+    # Rasa's TrainingData sorts its regex features by "<name>+<pattern>" when it is built, so
+    # both the extractor's pattern order (hence the order of regex entities in a parse) and the
+    # featurizer's columns follow that order, not the data order (nlu2/07).
+    for r in sorted(data.regexes, key=lambda r: f"{r.name}+{r.pattern}"):
         try:
             re.compile(r.pattern)
             regexes.append((r.name, r.pattern))
@@ -76,17 +79,23 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
         word_boundaries=boundaries, cjk_boundaries=config.cjk_word_boundaries,
         normalize=config.normalize, match=config.entity_match)
     synonyms = build_synonyms(data, diags) if config.synonyms_enabled else {}
+    # RegexFeaturizer has its own `use_word_boundaries` (Rasa default true): an extractor configured
+    # without boundaries does not change the intent features (nlu2/10: "pineapple" is a fruit
+    # entity but no lookup feature). CJK bots keep the language-based choice.
+    feat_boundaries = (config.regex_featurizer_word_boundaries
+                       if config.regex_featurizer_word_boundaries is not None
+                       else (boundaries if language in CJK_LANGUAGES else True))
 
     kind = choose_scorer(config)
     cjk = config.cjk_tokens if config.cjk_tokens in CJK_MODES else \
         cjk_mode(config.language, config.pipeline, texts)
     scorer = None
     if texts:
-        scorer, kind = _train(kind, texts, base, regexes, lookups, config, boundaries, diags,
-                              cjk)
+        scorer, kind = _train(kind, texts, base, regexes, lookups, config, feat_boundaries,
+                              diags, cjk)
 
-    retrieval = _response_selector(examples, data, domain, config, regexes, lookups, boundaries,
-                                   diags, cjk)
+    retrieval = _response_selector(examples, data, domain, config, regexes, lookups,
+                                   feat_boundaries, diags, cjk)
     intents = list(dict.fromkeys([*domain.intent_names(), *DEFAULT_INTENTS]))
     model = {
         "format": FORMAT, "version": VERSION, "language": language,

@@ -47,6 +47,10 @@ def read_config(doc: Any, path: str, rep: Reporter) -> model.Config:
         elif name == "RegexFeaturizer":
             nlu["regex_featurizer_case_sensitive"] = as_bool(
                 component.get("case_sensitive"), "case_sensitive", span, rep, True)
+            # the featurizer has its own word-boundary option, independent of the extractor's
+            if component.get("use_word_boundaries") is not None:
+                nlu["regex_featurizer_word_boundaries"] = as_bool(
+                    component.get("use_word_boundaries"), "use_word_boundaries", span, rep, True)
         elif name == "ResponseSelector":
             key = component.get("retrieval_intent")
             selectors.append(str(key) if key else "")
