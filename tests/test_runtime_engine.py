@@ -401,3 +401,20 @@ rules:
   - intent: loop
   - action: action_again
 """
+
+
+def test_rewind_after_a_form_survives_the_capped_rewind_stack():
+    # stories2/14_form_after_prefix: more user turns than the rewind stack keeps, then a form
+    # whose happy-path answers collapse (§8.3); a core fallback after the form completes rewinds
+    # to before the message that activated the form (Rasa's replay), not into the form.
+    import os
+    machine = machine_from_dir(os.path.join(os.path.dirname(__file__), "oracles", "stories2", "bot"))
+    c = Chat(machine)
+    for parse in (P("greet"), P("mood_great"), P("help"), P("ask_weather", ("city", "Paris")),
+                  P("deny"), P("start_order"), P("order_drink", ("drink", "tea"))):
+        c.say(parse)
+    assert c.session.active_loop == "order_form"
+    assert c.say(P("nlu_fallback", ("size", "large"), conf=0.3)) == ["Sorry, I didn't get that."]
+    assert c.session.active_loop is None
+    assert c.session.slots["drink"] is None and c.session.slots["size"] is None
+    assert c.say(P("thank")) == ["You're welcome."]

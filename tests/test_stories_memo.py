@@ -328,3 +328,21 @@ def test_loop_rerun_after_unhappy_path_is_not_a_hidden_happy_path_turn():
     flags = memo._hide_flags(states, RuleIndex(()), set())
     assert flags[5] is False
     assert flags[7] is True
+
+
+def test_truncated_history_keeps_its_start_state_before_a_hidden_turn():
+    # stories2/05_vip_rules: AugmentedMemoization cuts the history at the listen after a
+    # rule-only turn. The cut tracker starts empty (latest action None == active loop None),
+    # and Rasa never hides that start state, so the key is [{}, order_drink] and the story
+    # 'order_drink -> utter_which_drink' matches.
+    from formc.dialogue.memo import StoryMemo
+    from formc.dialogue.state import DState
+
+    states = [DState(), DState("order_drink", (), "action_listen")]
+    view = StoryMemo()._view(states, [True, False])
+    assert view == [DState(), DState("order_drink", (), "action_listen")]
+    # a hidden turn later in the history still vanishes
+    states = [DState(), DState("help", (), "action_listen"), DState("help", (), "utter_help"),
+              DState("greet", (), "action_listen")]
+    view = StoryMemo()._view(states, [False, True, True, False])
+    assert [s.intent for s in view] == [None, "greet"]

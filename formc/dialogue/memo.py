@@ -194,7 +194,12 @@ class StoryMemo:
         for state, flag in zip(states, flags):
             if not was_hidden:
                 last_prev = state.prev_action
-            if not (state.active_loop and state.prev_action == state.active_loop):
+            # Rasa keeps the hidden flag unchanged when the tracker's latest action equals its
+            # active loop -- including None == None, the empty tracker a truncated
+            # (AugmentedMemoization) history starts with: that start state is never hidden even
+            # when the action after it was a rule-only turn (stories2/05_vip_rules)
+            if not (state.active_loop and state.prev_action == state.active_loop) and not (
+                    state.prev_action is None and not state.active_loop):
                 was_hidden = flag
             if was_hidden:
                 continue

@@ -29,6 +29,20 @@ MAX_ACTIONS_PER_TURN = 10
 MAX_SNAPSHOTS = 4
 
 
+def _shift_anchor_depths(s: Session) -> None:
+    """The oldest rewind snapshot was dropped: the loop anchors (live and inside the kept
+    snapshots) count stack positions, so they move down by one. Without this a loop collapse
+    (§8.3) after a capped stack kept the snapshot of the last happy-path answer, and a rewind
+    after the form (core fallback) returned into the form instead of to before the message that
+    activated it, as Rasa's replay does (stories2/14_form_after_prefix)."""
+    if s.anchor:
+        s.anchor = dict(s.anchor, depth=max(0, s.anchor["depth"] - 1))
+    for i, snap in enumerate(s.snapshots):
+        anchor = snap.get("anchor")
+        if anchor:
+            s.snapshots[i] = dict(snap, anchor=dict(anchor, depth=max(0, anchor["depth"] - 1)))
+
+
 @dataclass
 class ActionRequest:
     """Run custom action `name` on the action server with this tracker (§10.1)."""
@@ -174,6 +188,7 @@ class Engine:
         s.snapshots.append(snap)
         if len(s.snapshots) > MAX_SNAPSHOTS:
             del s.snapshots[0]
+            _shift_anchor_depths(s)
         s.pending_snapshot = None
         s.latest_message = parse
         s.latest_input_channel = ev.get("input_channel") or s.latest_input_channel
