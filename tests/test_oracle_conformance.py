@@ -30,7 +30,7 @@ from formc.runtime.responses import to_rest_messages
 from runtime_helpers import CORPUS, compact, trace
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "oracles")
-ACTION_MODULES = {"formbot": "formbot", "actions2": "actions2"}   # bot -> tests.actions.<module> (rasa-sdk)
+ACTION_MODULES = {"formbot": "formbot", "actions2": "actions2", "helpdesk": "helpdesk_assistant"}   # bot -> tests.actions.<module> (rasa-sdk)
 
 
 

@@ -418,3 +418,29 @@ def test_rewind_after_a_form_survives_the_capped_rewind_stack():
     assert c.session.active_loop is None
     assert c.session.slots["drink"] is None and c.session.slots["size"] is None
     assert c.say(P("thank")) == ["You're welcome."]
+
+
+def test_ask_action_sees_slots_set_by_validation(tmp_path):
+    """Rasa runs action_ask_<slot> on a temporary tracker with the form's new events applied
+    (helpdesk/12: the validation clears `hint`, the ask action must see it cleared)."""
+    domain = DOMAIN_VALIDATE.replace("slots:\n", "slots:\n  hint:\n    type: text\n"
+                                     "    initial_value: old\n    mappings:\n    - type: custom\n", 1)
+    domain = domain.replace("- validate_booking_form", "- validate_booking_form\n- action_ask_people")
+    machine = machine_for(project_from_yaml(tmp_path, domain, RULES_VALIDATE))
+
+    def responder(req):
+        if req.name == "validate_booking_form":
+            return ActionReply(events=[{"event": "slot", "name": "hint", "value": None}])
+        return ActionReply(responses=[{"text": f"hint={req.tracker['slots']['hint']}"}])
+
+    s, out, reqs = drive(machine, None, P("book"), responder)
+    assert [r.name for r in reqs] == ["validate_booking_form", "action_ask_people"]
+    assert reqs[0].tracker["slots"]["hint"] == "old"
+    assert [m["text"] for m in out.messages] == ["hint=None"]
+    # an AllSlotsReset among the pending events resets the sent slots to their initial values
+    from formc.runtime.tracker import tracker_state
+    s.slots["hint"] = "kept"
+    sent = tracker_state(machine.domain, s, "ALL", [{"event": "reset_slots"},
+                                                    {"event": "slot", "name": "people", "value": "4"}])
+    assert sent["slots"]["hint"] == "old" and sent["slots"]["people"] == "4"
+    assert sent["slots"]["requested_slot"] is None

@@ -38,6 +38,7 @@ BOTS = {
     "rules": (os.path.join(CORPUS, "rules"), True),
     "responseselectorbot": (os.path.join(CORPUS, "responseselectorbot"), True),
     "formbot": (os.path.join(CORPUS, "formbot"), True),
+    "helpdesk": (os.path.join(CORPUS, "helpdesk-assistant"), True),
 }
 
 # formbot's entities come from Duckling/DIET in the original; the light pipeline only has regexes
@@ -65,6 +66,44 @@ nlu:
     - outdoors
     - indoors
 """
+
+
+# helpdesk-assistant's e-mail addresses come from Duckling and its priorities from DIET in the
+# original; the light pipeline gets a regex `email` and a lookup `priority` instead (the corpus
+# synonyms still map urgent/escalated/... to `high`). Rasa's RegexEntityExtractor only uses
+# patterns of entities annotated in some training example, so a few `inform` examples annotate
+# `email` (without them no address is ever extracted).
+HELPDESK_EXTRA_NLU = """version: "3.1"
+nlu:
+- intent: inform
+  examples: |
+    - my email is [jane.doe@example.com](email)
+    - [john.smith@example.org](email)
+    - it's [it.support@company.com](email)
+- regex: email
+  examples: |
+    - [A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}
+- lookup: priority
+  examples: |
+    - low
+    - medium
+    - high
+    - urgent
+    - critical
+    - escalated
+    - escalate
+"""
+
+# bot -> (extra data file of ours, what it adds) for corpus bots whose entities need Duckling/DIET
+EXTRA_NLU = {
+    "formbot": (FORMBOT_EXTRA_NLU, "regex `number`, lookups `cuisine`, `seating`"),
+    "helpdesk": (HELPDESK_EXTRA_NLU, "regex `email`, lookup `priority`"),
+}
+ACTION_NOTES = {
+    "formbot": "validate_restaurant_form is served by tests/actions/formbot.py (rasa-sdk)",
+    "helpdesk": "the custom actions are served by tests/actions/helpdesk_assistant.py (rasa-sdk, "
+                "local mode)",
+}
 
 
 def light_config(src_cfg: dict, assistant_id: str) -> str:
@@ -130,12 +169,14 @@ def prepare(bot: str) -> str:
         f.write(light_config(src_cfg, f"formc-oracle-{bot}"))
     migrate_domain(os.path.join(dst, "domain.yml"))
     changes = ["config.yml replaced by the light deterministic config"]
-    if bot == "formbot":
+    if bot in EXTRA_NLU:
+        text, what = EXTRA_NLU[bot]
         with open(os.path.join(dst, "data", "oracle_entities.yml"), "w") as f:
-            f.write(FORMBOT_EXTRA_NLU)
-        changes.append("data/oracle_entities.yml added (regex `number`, lookups `cuisine`, `seating`) "
+            f.write(text)
+        changes.append(f"data/oracle_entities.yml added ({what}) "
                        "because the light pipeline has no Duckling/DIET entity extraction")
-        changes.append("validate_restaurant_form is served by tests/actions/formbot.py (rasa-sdk)")
+    if bot in ACTION_NOTES:
+        changes.append(ACTION_NOTES[bot])
     if corpus:
         changes.append("domain.yml migrated with `rasa data migrate` when it was a 2.x domain")
         rel = os.path.relpath(src, SHARED)
@@ -150,7 +191,7 @@ def prepare(bot: str) -> str:
         shutil.copy(os.path.join(dst, "config.yml"), os.path.join(mine, "config.yml"))
         with open(os.path.join(mine, "corpus.txt"), "w") as f:
             f.write(os.path.basename(src.rstrip("/")) + "\n")
-        if bot == "formbot":
+        if bot in EXTRA_NLU:
             os.makedirs(os.path.join(mine, "extra", "data"), exist_ok=True)
             shutil.copy(os.path.join(dst, "data", "oracle_entities.yml"),
                         os.path.join(mine, "extra", "data", "oracle_entities.yml"))

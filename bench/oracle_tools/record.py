@@ -28,7 +28,8 @@ RASA_VENV = os.environ.get("RASA_VENV", "/tmp/rasa-venv")
 LONG_MESSAGE = ("could you please help me with something i have been wondering about for a while "
                 * 120).strip()
 ACTIONS = {"formbot": "tests.actions.formbot",   # bot -> rasa-sdk actions package (our code)
-           "actions2": "tests.actions.actions2"}
+           "actions2": "tests.actions.actions2",
+           "helpdesk": "tests.actions.helpdesk_assistant"}
 
 
 def http(url: str, data=None):

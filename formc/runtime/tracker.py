@@ -50,9 +50,20 @@ def tracker_state(domain: model.Domain, session: Session, include_events: str = 
     if session.active_loop:
         loop = {"name": session.active_loop, "is_interrupted": session.loop_interrupted,
                 "rejected": session.loop_rejected, "trigger_message": copy.deepcopy(session.loop_trigger)}
+    slots = all_slots(domain, session)
+    # Rasa runs actions inside a form (validate_<form>, the action_ask_<slot> after validation,
+    # action_validate_slot_mappings) on a temporary tracker with the not-yet-logged events
+    # applied, so `slots` must already show them: an ask action reading a slot the validation
+    # just cleared sees it cleared (helpdesk/12: `previous_email` reset -> utter_ask_email).
+    for ev in extra_events or []:
+        if ev.get("event") == "slot" and ev.get("name") in slots:
+            slots[ev["name"]] = ev.get("value")
+        elif ev.get("event") == "reset_slots":
+            slots = {name: None for name in slots}
+            slots.update({sd.name: sd.initial_value for sd in domain.slots})
     return {
         "sender_id": session.sender_id,
-        "slots": all_slots(domain, session),
+        "slots": slots,
         "latest_message": latest_message(session),
         "latest_event_time": session.latest_event_time,
         "followup_action": session.followups[0] if session.followups else None,
