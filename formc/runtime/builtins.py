@@ -184,6 +184,11 @@ class Builtins:
                 events.append(ev)
                 if ev.get("event") == "slot":
                     slots[ev["name"]] = coerce(engine.slot_defs.get(ev["name"]), ev.get("value"))
+                elif ev.get("event") == "reset_slots":
+                    # AllSlotsReset from validate_<form>: Rasa applies it before the form picks
+                    # its next slot, so the form asks its first slot again (actions2/17).
+                    slots.clear()
+                    slots.update(engine.initial_slots())
 
         validate = f"validate_{form.name}"
         has_validate = validate in engine.custom

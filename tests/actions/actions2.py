@@ -42,6 +42,13 @@ class ValidatePizzaForm(FormValidationAction):
     def name(self) -> str:
         return "validate_pizza_form"
 
+    async def run(self, dispatcher, tracker, domain):
+        # topping "start over" (only actions2/17): the validation itself returns AllSlotsReset
+        if "start over" in _entities(tracker, "topping"):
+            dispatcher.utter_message(text="Starting the order from scratch.")
+            return [AllSlotsReset()]
+        return await super().run(dispatcher, tracker, domain)
+
     def extract_notes(self, dispatcher, tracker, domain):
         # only while the form asks for notes: deny -> "none", anything else -> the text
         if tracker.get_slot("requested_slot") != "notes":
