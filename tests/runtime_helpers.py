@@ -63,11 +63,11 @@ def project_from_yaml(tmp_path, domain: str, rules: str = "", stories: str = "",
 
 
 def compact(ev: dict) -> str:
-    """capture_oracle.py's compact event form."""
+    """capture_oracle.py's compact event form (also what bench/oracle_tools/record.py stores)."""
     import json
     kind = ev.get("event")
     if kind == "user":
-        return f"user:{(ev.get('parse_data') or {}).get('intent', {}).get('name')}"
+        return f"user:{((ev.get('parse_data') or {}).get('intent') or {}).get('name')}"
     if kind == "action":
         return f"action:{ev.get('name')}"
     if kind == "bot":

@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -24,6 +25,8 @@ import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ORACLES = os.path.join(ROOT, "tests", "oracles")
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from runtime_helpers import compact  # noqa: E402  (the form the conformance test compares)
 RASA_VENV = os.environ.get("RASA_VENV", "/tmp/rasa-venv")
 LONG_MESSAGE = ("could you please help me with something i have been wondering about for a while "
                 * 120).strip()
@@ -37,21 +40,6 @@ def http(url: str, data=None):
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=120) as reply:
         return json.loads(reply.read())
-
-
-def compact(ev: dict) -> str:
-    kind = ev.get("event")
-    if kind == "user":
-        return f"user:{((ev.get('parse_data') or {}).get('intent') or {}).get('name')}"
-    if kind == "action":
-        return f"action:{ev.get('name')}"
-    if kind == "bot":
-        return f"bot:{ev.get('text')}"
-    if kind == "slot":
-        return f"slot:{ev.get('name')}={json.dumps(ev.get('value'), ensure_ascii=False)}"
-    if kind == "active_loop":
-        return f"loop:{ev.get('name')}"
-    return str(kind)
 
 
 def nlu_of(parse: dict) -> dict:

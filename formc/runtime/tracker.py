@@ -9,10 +9,11 @@ from .. import model
 from .session import Session
 
 
-def all_slots(domain: model.Domain, session: Session) -> dict:
-    out = {s.name: session.slots.get(s.name, s.initial_value) for s in domain.slots}
+def all_slots(domain: model.Domain, values: dict) -> dict:
+    """Every domain and built-in slot with its value in `values`, else its initial value."""
+    out = {s.name: values.get(s.name, s.initial_value) for s in domain.slots}
     for name in model.BUILTIN_SLOTS:
-        out.setdefault(name, session.slots.get(name))
+        out.setdefault(name, values.get(name))
     return out
 
 
@@ -50,7 +51,7 @@ def tracker_state(domain: model.Domain, session: Session, include_events: str = 
     if session.active_loop:
         loop = {"name": session.active_loop, "is_interrupted": session.loop_interrupted,
                 "rejected": session.loop_rejected, "trigger_message": copy.deepcopy(session.loop_trigger)}
-    slots = all_slots(domain, session)
+    slots = all_slots(domain, session.slots)
     # Rasa runs actions inside a form (validate_<form>, the action_ask_<slot> after validation,
     # action_validate_slot_mappings) on a temporary tracker with the not-yet-logged events
     # applied, so `slots` must already show them: an ask action reading a slot the validation
@@ -59,8 +60,7 @@ def tracker_state(domain: model.Domain, session: Session, include_events: str = 
         if ev.get("event") == "slot" and ev.get("name") in slots:
             slots[ev["name"]] = ev.get("value")
         elif ev.get("event") == "reset_slots":
-            slots = {name: None for name in slots}
-            slots.update({sd.name: sd.initial_value for sd in domain.slots})
+            slots = all_slots(domain, {})
     return {
         "sender_id": session.sender_id,
         "slots": slots,
