@@ -27,21 +27,26 @@ _PR_SET_PDEATHSIG = 1
 _RESTART_PAUSE = 1.0   # seconds between restarts of a worker that keeps dying
 
 
-def bind_reuseport(host: str, port: int, backlog: int = 1024) -> socket.socket:
+def bind_listener(host: str, port: int, reuse_port: bool = True,
+                  backlog: int = 1024) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(backlog)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
 def run_workers(serve: Callable[[socket.socket], Any], host: str, port: int, workers: int) -> int:
     """Run `serve(sock)` in `workers` forked processes until SIGTERM / SIGINT; returns the exit
-    code. `serve` must block until its server has stopped."""
-    # Bind once here: an address in use fails now, in the supervisor, with a clear error.
-    bind_reuseport(host, port).close()
+    code. `serve` must block until its server has stopped. The caller has checked, by binding
+    it once, that the address is free."""
     stopping = False
     children: dict[int, int] = {}    # pid -> worker number
 
@@ -53,7 +58,7 @@ def run_workers(serve: Callable[[socket.socket], Any], host: str, port: int, wor
                 _die_with_parent()
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                serve(bind_reuseport(host, port))
+                serve(bind_listener(host, port))
                 code = 0
             except BaseException as e:   # noqa: BLE001 - reported, then the worker exits
                 print(f"formc serve: worker {number} failed: {e}", file=sys.stderr, flush=True)

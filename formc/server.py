@@ -410,7 +410,7 @@ def _setup_logging(debug: bool) -> None:
 def serve_command(args) -> int:
     """`formc serve`: validate everything in the main process, then serve: in this process, or
     in `--workers N` forked processes (formc.serve_workers)."""
-    from .serve_workers import run_workers
+    from .serve_workers import bind_listener, run_workers
 
     store_url = args.store
     if getattr(args, "record_exp", None):
@@ -430,21 +430,22 @@ def serve_command(args) -> int:
     except (StoreError, OSError) as e:
         print(f"formc serve: {e}", file=sys.stderr)
         return 1
-    print(f"formc {__version__}: serving {args.machine} on http://{args.host}:{args.port} "
-          f"(store {store_url.split('?')[0]}, {workers} worker(s))", file=sys.stderr, flush=True)
-    if workers == 1:
-        app.run(host=args.host, port=args.port, single_process=True, access_log=False,
-                motd=False, debug=False)
-        return 0
-
-    def serve(sock) -> None:
-        app.run(sock=sock, single_process=True, access_log=False, motd=False, debug=False)
-    _freeze_heap()   # the forked workers start out sharing the loaded machine's pages
-    try:
-        return run_workers(serve, args.host, args.port, workers)
+    try:   # bound before anything is announced: an address in use is a one-line error
+        sock = bind_listener(args.host, args.port, reuse_port=workers > 1)
     except OSError as e:
         print(f"formc serve: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
         return 1
+    print(f"formc {__version__}: serving {args.machine} on http://{args.host}:{args.port} "
+          f"(store {store_url.split('?')[0]}, {workers} worker(s))", file=sys.stderr, flush=True)
+
+    def serve(sock) -> None:
+        app.run(sock=sock, single_process=True, access_log=False, motd=False, debug=False)
+    if workers == 1:
+        serve(sock)
+        return 0
+    sock.close()   # each worker binds its own SO_REUSEPORT socket
+    _freeze_heap()   # the forked workers start out sharing the loaded machine's pages
+    return run_workers(serve, args.host, args.port, workers)
 
 
 async def _check_store(store) -> None:

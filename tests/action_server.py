@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,16 +11,12 @@ import urllib.error
 import urllib.request
 from typing import Callable, Optional
 
+from serve_helpers import ADDRESS_IN_USE, free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
 if not os.path.exists(PYTHON):
     PYTHON = sys.executable
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _healthy(base: str) -> bool:
@@ -37,14 +32,18 @@ class _Server:
 
     def __init__(self, module: str, env: Optional[dict]) -> None:
         self.package = module if "." in module else f"tests.actions.{module}"
-        port = _free_port()
-        proc_env = dict(os.environ)
-        proc_env.update({"SANIC_HOST": "127.0.0.1", "PYTHONDONTWRITEBYTECODE": "1",
+        self.env = dict(os.environ)
+        self.env.update({"SANIC_HOST": "127.0.0.1", "PYTHONDONTWRITEBYTECODE": "1",
                          "ACTION_SERVER_SANIC_WORKERS": "1"})
-        proc_env.update(env or {})
+        self.env.update(env or {})
+        self.retries = 2
+        self.launch()
+
+    def launch(self) -> None:
+        port = free_port()
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "rasa_sdk", "--actions", self.package, "--port", str(port), "--quiet"],
-            cwd=ROOT, env=proc_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             start_new_session=True)
         self.base = f"http://127.0.0.1:{port}"
 
@@ -74,6 +73,10 @@ class _Server:
             if self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode("utf-8", "replace") if self.proc.stderr else ""
                 self.stop()
+                if ADDRESS_IN_USE in err and self.retries:   # the free port was taken meanwhile
+                    self.retries -= 1
+                    self.launch()
+                    continue
                 raise RuntimeError(f"action server for {self.package} exited early:\n{err[-3000:]}")
             if _healthy(self.base):
                 return self.base + "/webhook"

@@ -20,10 +20,23 @@ REDIS_SERVER = shutil.which("redis-server")
 NO_REDIS = "redis-server is not on PATH (apt-get install -y redis-server)"
 
 
+_HANDED_OUT: set[int] = set()
+ADDRESS_IN_USE = "Address already in use"
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on now, never the same one twice in this test run.
+
+    The port is released before the caller's server binds it, so another process can still
+    take it in between; the launchers below retry on a new port when that happens.
+    """
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 class RedisServer:
@@ -83,7 +96,16 @@ class FormcServer:
 
     def __init__(self, fsm: str, *args: str, cwd: str | None = None, port: int | None = None,
                  env: dict | None = None) -> None:
-        self.port = port or free_port()
+        for attempt in range(3):
+            if self._start(fsm, args, cwd, port or free_port(), env):
+                return
+            if port or attempt == 2:   # a port the test chose (a restart) is not swapped
+                raise RuntimeError(f"formc serve exited with {self.proc.returncode}:\n{self.output()}")
+            self.log.close()
+
+    def _start(self, fsm: str, args, cwd, port: int, env) -> bool:
+        """Launch and wait for /version; False if the port was taken before the server bound it."""
+        self.port = port
         self.log_path = os.path.join(cwd or ROOT, f"serve-{self.port}.log")
         self.log = open(self.log_path, "wb")
         full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
@@ -94,11 +116,13 @@ class FormcServer:
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
+                if ADDRESS_IN_USE in self.output():
+                    return False
                 raise RuntimeError(f"formc serve exited with {self.proc.returncode}:\n{self.output()}")
             try:
                 status, _, _ = http("GET", self.base + "/version", timeout=1)
                 if status == 200:
-                    return
+                    return True
             except OSError:
                 pass
             time.sleep(0.05)

@@ -1,15 +1,17 @@
 """`formc serve --workers 2`: connections spread over both workers, a dead worker is replaced,
-and killing the supervisor takes its workers down with it (no orphan on the port)."""
+killing the supervisor takes its workers down with it (no orphan on the port), and an
+address in use is a one-line error."""
 from __future__ import annotations
 
 import os
 import signal
 import socket
+import subprocess
 import time
 
 import pytest
 
-from serve_helpers import FormcServer, build_restaurant_fsm, http, say, user_texts
+from serve_helpers import PYTHON, ROOT, FormcServer, build_restaurant_fsm, http, say, user_texts
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +115,18 @@ def test_killing_the_supervisor_stops_its_workers(fsm, tmp_path):
                    or open(f"/proc/{pid}/stat").read().split()[2] == "Z")
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), timeout=1)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_address_in_use_is_a_one_line_error(fsm, tmp_path, workers):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [PYTHON, "-m", "formc", "serve", fsm, "--host", "127.0.0.1", "--port", str(port),
+             "--store", f"sqlite:///{tmp_path}/t.db", "--workers", workers],
+            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (f"formc serve: cannot listen on 127.0.0.1:{port}: "
+                                   "[Errno 98] Address already in use")
