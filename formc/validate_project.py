@@ -31,7 +31,8 @@ from .errors import INFO, Diagnostic, Reporter, Span
 MIN_EXAMPLES = 2          # Rasa's own threshold: "Minimum is 2, training may fail"
 PLACEHOLDER_ASSISTANT_ID = "placeholder_default"
 # Responses that built-in actions utter (action_default_fallback, two-stage fallback).
-BUILTIN_RESPONSES = ("utter_default", "utter_ask_rephrase")
+# uttered by default actions: fallback, rephrase, restart and back
+BUILTIN_RESPONSES = ("utter_default", "utter_ask_rephrase", "utter_restart", "utter_back")
 
 
 def check_project(project: model.Project) -> list[Diagnostic]:

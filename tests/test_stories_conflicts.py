@@ -104,6 +104,35 @@ stories:
     assert "'utter_a'" in d.message and "'action_listen'" in d.message
 
 
+def test_story_vs_form_submit_rule_without_user_step_is_an_error(tmp_path):
+    # The rule's key has no user state; only a slot condition would hide part of it (financial-
+    # demo), and this one has none, so Rasa's replay finds the contradiction (InvalidRule).
+    rules = """
+rules:
+- rule: submit
+  condition:
+  - active_loop: order_form
+  steps:
+  - action: order_form
+  - active_loop: null
+  - slot_was_set:
+    - requested_slot: null
+  - action: utter_done
+"""
+    stories = """
+stories:
+- story: order then something else
+  steps:
+  - intent: order
+  - action: order_form
+  - active_loop: order_form
+  - active_loop: null
+  - action: utter_a
+"""
+    diags = [d for d in _diags(tmp_path, stories, rules) if d.code == "F450"]
+    assert [(d.span.line, "'utter_done'" in d.message) for d in diags] == [(9, True)]
+
+
 def test_rule_vs_rule_replay_is_an_error(tmp_path):
     rules = """
 rules:

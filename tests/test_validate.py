@@ -73,6 +73,12 @@ def test_f608_response_never_used(tmp_path):
          "response 'utter_unused' is never used by a story, rule or form")]
 
 
+def test_f608_knows_the_responses_default_actions_utter(tmp_path):
+    domain = DOMAIN + "".join(f"  {name}:\n    - text: \"x\"\n" for name in
+                              ("utter_back", "utter_restart", "utter_default", "utter_ask_rephrase"))
+    assert findings(write_bot(tmp_path, domain=domain), "F608") == []
+
+
 def test_f609_config_without_language_and_assistant_id(tmp_path):
     config = "pipeline:\n  - name: KeywordIntentClassifier\npolicies:\n  - name: RulePolicy\n"
     bot = write_bot(tmp_path, config=config)

@@ -125,8 +125,10 @@ def _key_text(states: tuple) -> str:
 class _Replay:
     """RulePolicy's training-time replay (§5.6): contradictions and rules used by stories."""
 
-    def __init__(self, rule_keys: tuple, unhappy: RuleIndex, rep: Reporter) -> None:
+    def __init__(self, rule_keys: tuple, unhappy: RuleIndex, rep: Reporter,
+                 slot_conditioned: frozenset = frozenset()) -> None:
         self.keys = list(rule_keys)
+        self.slot_conditioned = slot_conditioned   # rules naming a featurized slot
         self.index = RuleIndex(tuple(self.keys))
         self.unhappy = unhappy
         self.rep = rep
@@ -200,10 +202,10 @@ class _Replay:
             return rejected
         if is_rule and (best.states, best.action) in own_keys:
             return rejected              # identical keys: already reported as F406
-        if all(s.intent is None for s in best.states):
+        if best.rule in self.slot_conditioned and all(s.intent is None for s in best.states):
             # a user-less key (condition-only rule): expand.py leaves slots out of states without
             # a user message, so its slot conditions are not in the key; blaming it would be a
-            # false alarm (financial-demo trains in Rasa). Reported to R1.
+            # false alarm (financial-demo trains in Rasa).
             return rejected
         where = str(action.span) if action.span else str(story.span or "")
         tag = (best.rule, best.span, story.name, where)
@@ -297,7 +299,12 @@ def compile_stories(project: model.Project, rule_keys: tuple, unhappy_keys: tupl
     max_history = policies.max_history if policies.max_history and policies.max_history > 0 else None
     stories = [s for s in project.stories if s.kind == "story" and not s.is_test]
     rules = [s for s in project.stories if s.kind == "rule" and not s.is_test]
-    replay = _Replay(rule_keys, RuleIndex(unhappy_keys), rep)
+    featurized = {s.name for s in domain.slots if s.influence_conversation}
+    slot_conditioned = frozenset(
+        rule.name for rule in rules
+        if any(isinstance(step, model.SlotStep) and any(n in featurized for n, _v in step.slots)
+               for step in (*rule.condition, *rule.steps)))
+    replay = _Replay(rule_keys, RuleIndex(unhappy_keys), rep, slot_conditioned)
     own = {(k.states, k.action) for k in rule_keys}
     rule_slots: set = set()
     rule_loops: set = set()
