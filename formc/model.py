@@ -129,6 +129,9 @@ class Domain:
     actions: tuple[Action, ...] = ()
     session_config: SessionConfig = SessionConfig()
     store_entities_as_slots: bool = True
+    # bot texts of end-to-end story steps (`- bot: ...`): Rasa adds them to the domain as
+    # actions that utter the text verbatim (§2.7 resolution step 4)
+    e2e_actions: tuple[str, ...] = ()
 
     def intent_names(self) -> list[str]:
         return [i.name for i in self.intents]

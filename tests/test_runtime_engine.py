@@ -209,6 +209,41 @@ def test_circuit_breaker_stops_after_ten_actions(tmp_path):
                          lambda r: ActionReply(events=[{"event": "followup", "name": "action_again"}]))
     assert len(reqs) == 10
     assert any(str(t.get("why", "")).startswith("circuit breaker") for t in out.trace)
+    # Rasa counts the actions since the last action_listen, not per turn: no listen was logged,
+    # so the next message (even a restart) gets no action at all (edge4/05, recorded)
+    for parse in (P("hello"), P("restart")):
+        s, out, reqs = drive(machine, s, parse, lambda r: ActionReply(events=[]))
+        assert reqs == [] and [e["event"] for e in out.events] == ["user"]
+    assert s.actions_since_listen == 10
+
+
+def test_circuit_breaker_count_starts_again_after_a_listen(tmp_path):
+    machine = machine_for(project_from_yaml(tmp_path, DOMAIN_CUSTOM, RULES_CUSTOM))
+    s, _out, reqs = drive(machine, None, P("hello"), lambda r: ActionReply(events=[]))
+    assert [r.name for r in reqs] == ["action_hello"] and s.actions_since_listen == 0
+    s, _out, reqs = drive(machine, s, P("hello"), lambda r: ActionReply(events=[]))
+    assert [r.name for r in reqs] == ["action_hello"]
+
+
+def test_e2e_bot_text_is_uttered_and_logged_as_action_text(tmp_path):
+    domain = "version: '3.1'\nintents: [greet, thank]\nresponses:\n  utter_hi:\n  - text: Hi\n"
+    stories = """
+version: "3.1"
+stories:
+- story: e2e
+  steps:
+  - intent: greet
+  - action: utter_hi
+  - intent: thank
+  - bot: You are welcome!
+"""
+    config = "policies:\n- name: MemoizationPolicy\n- name: RulePolicy\n"
+    c = Chat(machine_for(project_from_yaml(tmp_path, domain, stories=stories, config=config)))
+    assert c.say(P("greet")) == ["Hi"]
+    assert c.say(P("thank")) == ["You are welcome!"]
+    logged = [e for e in c.last.events if e["event"] == "action"]
+    assert [(e["name"], e["action_text"]) for e in logged] == [
+        (None, "You are welcome!"), ("action_listen", None)]
 
 
 def test_custom_action_failure_and_rejection(tmp_path):

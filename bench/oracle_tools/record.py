@@ -130,8 +130,11 @@ def record(bot: str, port: int, action_port: int, only: list) -> None:
             if bot in ACTIONS:
                 f.write(f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n")
         t0 = time.time()
+        # Rasa reads a domain folder only when told (formc finds it by itself)
+        split_domain = (["--domain", "domain"] if os.path.isdir(os.path.join(bot_dir, "domain"))
+                        and not os.path.exists(os.path.join(bot_dir, "domain.yml")) else [])
         subprocess.run([os.path.join(RASA_VENV, "bin", "rasa"), "train", "--fixed-model-name", "x",
-                        "--out", os.path.join(work, "models")], cwd=bot_dir, env=env, check=True,
+                        "--out", os.path.join(work, "models"), *split_domain], cwd=bot_dir, env=env, check=True,
                        stdout=log, stderr=subprocess.STDOUT)
         print(f"{bot}: trained in {time.time() - t0:.0f} s")
         if bot in ACTIONS:

@@ -118,6 +118,7 @@ def read_project(root: str, extra_test_paths: tuple[str, ...] = ()) -> tuple[Opt
                   "create domain.yml (or a domain/ folder of YAML files)")
     domain = read_domain(domain_parts, rep)
     domain = _complete_domain(domain, nlu, rep)
+    domain = replace(domain, e2e_actions=_bot_texts(stories))
     stories = [_resolve_filled(s, domain) for s in stories]
     tests = [_resolve_filled(s, domain) for s in tests]
     project = model.Project(root=root, domain=domain, nlu=nlu, stories=tuple(stories),
@@ -256,6 +257,21 @@ def _complete_domain(domain: model.Domain, nlu: model.NluData, rep: Reporter) ->
     declared = {i.name for i in intents}
     intents += tuple(model.Intent(name) for name in model.DEFAULT_INTENTS if name not in declared)
     return replace(domain, intents=intents, responses=responses)
+
+
+def _bot_texts(stories: list[model.Story]) -> tuple[str, ...]:
+    texts: set[str] = set()
+
+    def visit(step) -> None:
+        if isinstance(step, model.BotStep):
+            texts.add(step.text)
+        elif isinstance(step, model.OrStep):
+            for alternative in step.alternatives:
+                visit(alternative)
+    for story in stories:
+        for step in story.steps:
+            visit(step)
+    return tuple(sorted(texts))
 
 
 def _resolve_filled(story: model.Story, domain: model.Domain) -> model.Story:

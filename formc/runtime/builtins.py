@@ -84,6 +84,8 @@ class Builtins:
             result = getattr(self, "default_" + name)(s, ts)
         elif name.startswith("utter_") and name[6:] in engine.retrieval:
             result = ActionResult(self.retrieval(s, name[6:], ts))
+        elif name in engine.bot_texts:
+            result = ActionResult([E.bot({"text": name}, ts)])
         elif name.startswith("utter_"):
             result = ActionResult(self.render(s, name, s.slots, ts))
         elif name in engine.forms and not overridden:
@@ -106,7 +108,8 @@ class Builtins:
         # comes back (and a followup event that triggered the action is re-armed by the replay)
         undo = any(ev.get("event") == "undo" for ev in result.events)
         before = (s.snapshot(), s.followup_event) if undo else None
-        engine.apply(s, E.action(name, ts, pred.policy, pred.confidence), ctx)
+        engine.apply(s, E.action(name, ts, pred.policy, pred.confidence,
+                                 bot_text=name in engine.bot_texts), ctx)
         for ev in result.events:
             engine.apply(s, ev, ctx)
             if before is not None and ev.get("event") == "undo":

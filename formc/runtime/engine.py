@@ -123,6 +123,7 @@ class Engine:
         self.loops = set(self.dialogue.loops) | set(self.forms)
         self.intents = set(self.domain.intent_names()) | set(model.DEFAULT_INTENTS)
         self.retrieval = {i.name for i in self.domain.intents if i.is_retrieval}
+        self.bot_texts = set(self.domain.e2e_actions)
         self.window = max(1, self.dialogue.window)
         from .builtins import Builtins
         self.builtins = Builtins(self)
@@ -204,7 +205,7 @@ class Engine:
                            or r.get("scheduled_at", 0) > ev.get("timestamp", 0)]
 
     def _on_action(self, s: Session, ev: dict) -> None:
-        name = ev.get("name")
+        name = ev.get("name") or ev.get("action_text")   # an e2e bot text is its own state
         anchor = s.anchor
         if name == LISTEN:
             s.pending_snapshot = s.snapshot()
@@ -435,7 +436,7 @@ class Engine:
         return ctx.out
 
     def predict_loop(self, s: Session, ctx: Ctx) -> Generator[ActionRequest, ActionReply, None]:
-        for _ in range(MAX_ACTIONS_PER_TURN):
+        while s.actions_since_listen < MAX_ACTIONS_PER_TURN:
             t0 = time.perf_counter()
             pred = self.predict(s)
             t1 = time.perf_counter()
@@ -452,6 +453,7 @@ class Engine:
             ctx.out.transitions.extend(result.transitions)
             if not result.rejected and not result.manual_rejected and pred.action in (LISTEN, SESSION_START):
                 return
-        log.warning("conversation %s: circuit breaker tripped after %d actions; stopped predicting",
-                    s.sender_id, MAX_ACTIONS_PER_TURN)
-        ctx.out.trace.append({"action": None, "why": "circuit breaker: 10 actions in one turn"})
+        log.warning("conversation %s: circuit breaker: %d actions since the last action_listen; "
+                    "stopped predicting", s.sender_id, s.actions_since_listen)
+        ctx.out.trace.append({"action": None, "why": f"circuit breaker: {s.actions_since_listen} "
+                              "actions since the last action_listen"})

@@ -30,9 +30,11 @@ def bot(message: dict, ts: float) -> dict:
 
 
 def action(name: str, ts: float, policy: Optional[str] = None, confidence: Optional[float] = None,
-           hide_rule_turn: bool = False) -> dict:
-    return _base("action", ts, name=name, policy=policy, confidence=confidence,
-                 action_text=None, hide_rule_turn=hide_rule_turn)
+           hide_rule_turn: bool = False, bot_text: bool = False) -> dict:
+    """bot_text: `name` is an end-to-end bot text, logged as Rasa does (no name, action_text)."""
+    return _base("action", ts, name=None if bot_text else name, policy=policy,
+                 confidence=confidence, action_text=name if bot_text else None,
+                 hide_rule_turn=hide_rule_turn)
 
 
 def slot(name: str, value: Any, ts: float) -> dict:

@@ -66,6 +66,10 @@ class Session:
     history_limit: int = 200
     logged: int = 0                                     # events ever logged (stores append the new)
     turns: int = 0
+    # actions logged since the last action_listen / action_session_start, over the raw event
+    # log (rewinds don't lower it): Rasa's circuit breaker counts these, so a turn it cut short
+    # leaves the conversation unable to act until a listen is logged (edge4/04-06)
+    actions_since_listen: int = 0
 
     # ----------------------------------------------------------------------------- copies
     def copy(self) -> "Session":
@@ -90,6 +94,9 @@ class Session:
             setattr(self, name, _shallow(snap[name]))
 
     def log_event(self, event: dict) -> None:
+        if event.get("event") == "action":
+            listened = event.get("name") in ("action_listen", "action_session_start")
+            self.actions_since_listen = 0 if listened else self.actions_since_listen + 1
         self.history.append(events.encode(event))
         self.logged += 1
         if len(self.history) > self.history_limit:
