@@ -14,6 +14,8 @@ F612 error   a form's required slot with no way to ask for it (no utter_ask_ / a
 F613 warning one lookup-table entry listed under two different entities
 F614 info    a form without a re-prompt limit (formc extension `formc: {max_reprompts: N}`)
 F615 error   `on_reprompt_limit` naming an unknown action
+F616 error   forms without RulePolicy in config.yml (Rasa refuses to train)
+F617 warning rules without RulePolicy in config.yml (only RulePolicy learns them)
 
 Unknown actions, intents, slots and loops in stories/rules (Rasa's "actions/forms/intents in
 stories" checks) are reported by the dialogue compiler (formc/dialogue/compile.py, F401-F404);
@@ -30,8 +32,7 @@ from .errors import INFO, Diagnostic, Reporter, Span
 
 MIN_EXAMPLES = 2          # Rasa's own threshold: "Minimum is 2, training may fail"
 PLACEHOLDER_ASSISTANT_ID = "placeholder_default"
-# Responses that built-in actions utter (action_default_fallback, two-stage fallback).
-# uttered by default actions: fallback, rephrase, restart and back
+# Responses that default actions utter: fallback, rephrase, restart and back.
 BUILTIN_RESPONSES = ("utter_default", "utter_ask_rephrase", "utter_restart", "utter_back")
 
 
@@ -40,7 +41,7 @@ def check_project(project: model.Project) -> list[Diagnostic]:
     rep = Reporter()
     for rule in (intents_without_examples, repeated_examples, unused_intents, unused_responses,
                  config_keys, too_few_examples, unfillable_slots, unaskable_slots,
-                 lookup_collisions, reprompt_limits):
+                 lookup_collisions, reprompt_limits, rule_policy_needed):
         rule(project, rep)
     return rep.diagnostics
 
@@ -288,3 +289,19 @@ def _reprompt_action(owner: str, action, span, known: set, rep: Reporter) -> Non
         rep.error("F615", f"{owner}: on_reprompt_limit names '{action}', which is not a response "
                   "or action of the domain", span,
                   _did_you_mean(action, known) or "name a response (utter_...) or an action")
+
+
+def rule_policy_needed(project: model.Project, rep: Reporter) -> None:
+    """Forms, rules, default intents and the core fallback all belong to RulePolicy."""
+    if project.config.policies.has_rule_policy:
+        return
+    span = project.config.span
+    if project.domain.forms:
+        rep.error("F616", f"the domain has forms ({', '.join(f.name for f in project.domain.forms)}) "
+                  "but config.yml lists no RulePolicy; Rasa refuses to train", span,
+                  "add '- name: RulePolicy' under policies")
+    rules = [s for s in _training(project) if s.kind == "rule"]
+    if rules:
+        rep.warning("F617", f"{len(rules)} rule(s) are ignored: config.yml lists no RulePolicy, "
+                    "and only RulePolicy learns rules (so do /restart, /back and the core "
+                    "fallback)", rules[0].span, "add '- name: RulePolicy' under policies")

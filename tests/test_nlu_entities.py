@@ -131,6 +131,28 @@ def test_bad_regex_is_f302_with_span():
     assert [(d.code, d.span.line, d.span.col) for d in diags] == [("F302", 4, 7)]
 
 
+def test_regex_syntax_newer_than_rasas_python_is_f302():
+    # Python 3.11 added possessive quantifiers and atomic groups; Rasa 3.6 (Python <= 3.10)
+    # fails to train on them, so formc refuses them too instead of matching differently
+    from formc.nlu.compile import rasa_re_error
+    assert rasa_re_error(r"[A-Z]{2}-\d{2}") is None and rasa_re_error(r"c\+\+") is None
+    assert "possessive" in rasa_re_error("c++") and "atomic" in rasa_re_error("a(?>b)")
+    assert "possessive" in rasa_re_error("(x(y*+))")   # found inside groups too
+    data = NluData(examples=(ann("12", "number"),), regexes=(RegexDef("number", r"\d++"),))
+    assert [d.code for d in compile_nlu(data, NluConfig(), DOMAIN)[1]] == ["F302"]
+
+
+def test_keyword_examples_that_rasa_cannot_compile_are_f315():
+    from formc.errors import Span
+    examples = (NluExample("i like c++", "inform", span=Span("nlu.yml", 5, 7)),
+                NluExample("what?", "ask"), NluExample("hello", "greet"))
+    keyword = dataclasses.replace(NluConfig(), intent_classifier="keyword")
+    diags = compile_nlu(NluData(examples=examples), keyword, DOMAIN)[1]
+    assert [(d.code, d.span.line, "'i like c++'" in d.message) for d in diags] == [
+        ("F315", 5, True)]
+    assert not compile_nlu(NluData(examples=examples), NluConfig(), DOMAIN)[1]   # logreg: fine
+
+
 def test_large_lookup_uses_one_map():
     elements = [f"city{i}" for i in range(100_000)] + ["Springfield"]
     ex = extractor([("city", elements)])

@@ -479,3 +479,15 @@ def test_ask_action_sees_slots_set_by_validation(tmp_path):
                                                     {"event": "slot", "name": "people", "value": "4"}])
     assert sent["slots"]["hint"] == "old" and sent["slots"]["people"] == "4"
     assert sent["slots"]["requested_slot"] is None
+
+
+def test_without_rule_policy_only_stories_predict(tmp_path):
+    # edge6 (recorded): no RulePolicy means no default-intent actions and no core fallback; an
+    # unmatched state gets action_listen, the first action of Rasa's all-zero prediction
+    domain = "version: '3.1'\nintents: [greet, thank]\nresponses:\n  utter_hi:\n  - text: Hi\n"
+    stories = "version: '3.1'\nstories:\n- story: s\n  steps:\n  - intent: greet\n  - action: utter_hi\n"
+    config = "policies:\n- name: MemoizationPolicy\n"
+    c = Chat(machine_for(project_from_yaml(tmp_path, domain, stories=stories, config=config)))
+    assert c.say(P("greet")) == ["Hi"]
+    for parse in (P("thank"), P("restart")):
+        assert c.say(parse) == [] and c.actions() == ["action_listen"]

@@ -272,3 +272,11 @@ def test_example_bots_validate_without_errors(bot):
     root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", bot)
     errors = [d.render() for d in validate_bot(root) if d.is_error]
     assert errors == []
+
+
+def test_f616_f617_forms_and_rules_need_rule_policy(tmp_path):
+    memo_only = CONFIG.replace("  - name: RulePolicy\n", "  - name: MemoizationPolicy\n")
+    found = findings(write_bot(tmp_path, config=memo_only), "F616", "F617")
+    assert [(code, severity, rel) for code, severity, rel, *_ in found] == [
+        ("F616", "error", "config.yml"), ("F617", "warning", os.path.join("data", "rules.yml"))]
+    assert findings(write_bot(tmp_path / "with", config=CONFIG), "F616", "F617") == []

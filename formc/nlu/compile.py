@@ -24,6 +24,7 @@ overlaps kept); `entity_match="longest"` selects deterministic longest-match res
 from __future__ import annotations
 
 import re
+import re._parser as _re_parser   # to find syntax newer than Rasa's Python (rasa_re_error)
 from typing import Optional
 
 from ..errors import Diagnostic, ERROR, INFO, WARNING
@@ -62,12 +63,13 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
     # both the extractor's pattern order (hence the order of regex entities in a parse) and the
     # featurizer's columns follow that order, not the data order (nlu2/07).
     for r in sorted(data.regexes, key=lambda r: f"{r.name}+{r.pattern}"):
-        try:
-            re.compile(r.pattern)
+        problem = rasa_re_error(r.pattern)
+        if problem is None:
             regexes.append((r.name, r.pattern))
-        except (re.error, RecursionError, OverflowError, ValueError) as exc:
-            diags.append(Diagnostic(ERROR, "F302", f"regex '{r.name}' does not compile: {exc}",
-                                    r.span, "regexes use Python `re` syntax"))
+        else:
+            diags.append(Diagnostic(ERROR, "F302", f"regex '{r.name}' does not compile: {problem}",
+                                    r.span, "regexes use Python `re` syntax (as of Python 3.10, "
+                                    "which Rasa 3.6 runs on)"))
     lookups = [(l.name, list(l.elements)) for l in data.lookups]
 
     language = (config.language or "en").split("_")[0].split("-")[0].lower()
@@ -90,6 +92,8 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
     cjk = config.cjk_tokens if config.cjk_tokens in CJK_MODES else \
         cjk_mode(config.language, config.pipeline, texts)
     scorer = None
+    if kind == "keyword":
+        diags += _invalid_keywords(examples, config.keyword_case_sensitive)
     if texts:
         scorer, kind = _train(kind, texts, base, regexes, lookups, config, feat_boundaries,
                               diags, cjk)
@@ -119,6 +123,49 @@ def choose_scorer(config: NluConfig) -> str:
     if config.intent_classifier == "keyword" or "KeywordIntentClassifier" in names:
         return "keyword"
     return "logreg"
+
+
+def rasa_re_error(pattern: str, flags: int = 0) -> Optional[str]:
+    """Why Rasa's Python (3.8-3.10) cannot compile `pattern`, or None. formc runs on 3.11+,
+    whose `re` also accepts possessive quantifiers (`c++`) and atomic groups (`(?>...)`)."""
+    try:
+        tree = _re_parser.parse(pattern, flags)
+    except (re.error, RecursionError, OverflowError, ValueError) as exc:
+        return str(exc)
+    newer = {"POSSESSIVE_REPEAT": "a possessive quantifier (e.g. '++')",
+             "ATOMIC_GROUP": "an atomic group '(?>...)'"}
+
+    def walk(node) -> Optional[str]:
+        if isinstance(node, _re_parser.SubPattern):
+            node = node.data
+        if isinstance(node, (list, tuple)):
+            for item in node:
+                if isinstance(item, tuple) and len(item) == 2 and str(item[0]) in newer:
+                    return f"{newer[str(item[0])]} is new in Python 3.11"
+                found = walk(item)
+                if found:
+                    return found
+        return None
+    return walk(tree)
+
+
+def _invalid_keywords(examples: list, case_sensitive: bool) -> list[Diagnostic]:
+    """KeywordIntentClassifier uses each example text as a regex, unescaped (§4.4); Rasa's
+    training stops on the first one that does not compile when two intents are compared."""
+    if len({ex.intent for ex in examples}) < 2:
+        return []
+    flags = 0 if case_sensitive else re.IGNORECASE
+    diags = []
+    for ex in examples:
+        problem = rasa_re_error(r"\b" + ex.text + r"\b", flags)
+        if problem:
+            diags.append(Diagnostic(
+                ERROR, "F315", f"example '{ex.text}' of intent '{ex.intent}' is not a valid "
+                f"regular expression for Rasa ({problem}): KeywordIntentClassifier uses examples "
+                "as regexes, and Rasa fails to train", ex.span,
+                "escape the special characters in the example (e.g. c\\+\\+), or use another "
+                "intent classifier"))
+    return diags
 
 
 def _train(kind: str, texts, labels, regexes, lookups, config: NluConfig, boundaries: bool,

@@ -342,6 +342,8 @@ class Engine:
         """Default intents, loop happy path, rules (+ loop adjustments), core fallback (§5.5)."""
         if s.followups:
             return Prediction(s.followups[0], "followup_action", 1.0, why="follow-up action")
+        if not self.policies.has_rule_policy:
+            return self._without_rule_policy(s)
         intent = ((s.latest_message or {}).get("intent") or {}).get("name")
         if s.latest_action == LISTEN and intent in ("restart", "back", "session_start"):
             action = {"restart": "action_restart", "back": "action_back",
@@ -382,6 +384,14 @@ class Engine:
             return Prediction(name, "RulePolicy", self.policies.core_fallback_threshold, extra,
                               why="core fallback: no rule or story matches", transition="fallback:core")
         return Prediction(LISTEN, "RulePolicy", 0.0, why="no rule or story matches (fallback prediction disabled)")
+
+    def _without_rule_policy(self, s: Session) -> Prediction:
+        """No RulePolicy in config.yml: default intents, loops, rules and the core fallback are
+        all RulePolicy's, so only stories predict; when none matches, every policy's scores are
+        zero and Rasa's ensemble takes the first action, action_listen (edge6/03, recorded)."""
+        story = self._story_prediction(s, self.states(s), [])
+        return story or Prediction(LISTEN, "MemoizationPolicy", 0.0,
+                                   why="no story matches and there is no RulePolicy")
 
     def _story_prediction(self, s: Session, states: tuple, extra: list) -> Optional[Prediction]:
         """MemoizationPolicy: the StoryMemo (issue #5) when built, else the simple exact table."""
