@@ -30,7 +30,8 @@ from formc.runtime.responses import to_rest_messages
 from runtime_helpers import CORPUS, compact, trace
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "oracles")
-ACTION_MODULES = {"formbot": "formbot", "actions2": "actions2", "helpdesk": "helpdesk_assistant"}   # bot -> tests.actions.<module> (rasa-sdk)
+ACTION_MODULES = {"formbot": "formbot", "actions2": "actions2", "helpdesk": "helpdesk_assistant",
+                  "actions3": "actions3"}   # bot -> tests.actions.<module> (rasa-sdk)
 
 
 
@@ -218,10 +219,11 @@ def _replay(bots: _Bots, record: dict, recorded_nlu: bool) -> list[str]:
                 diffs.append(f"{label} replies\n   rasa : {turn['replies']}\n   formc: {got}")
             if recorded_nlu:
                 seq = [compact(e) for e in result.events]
-                if seq[:1] == ["action:action_session_start"]:
-                    if trace(seq[:3]) != trace(record["prelude"]):
-                        diffs.append(f"{label} prelude {record['prelude']} vs {seq[:3]}")
-                    seq = seq[3:]
+                if seq[:1] == ["action:action_session_start"]:   # the prelude: up to the user
+                    cut = next((j for j, c in enumerate(seq) if c.startswith("user:")), len(seq))
+                    if trace(seq[:cut]) != trace(record["prelude"]):
+                        diffs.append(f"{label} prelude {record['prelude']} vs {seq[:cut]}")
+                    seq = seq[cut:]
                 if trace(seq) != trace(turn["sequence"]):
                     diffs.append(f"{label} trace\n   rasa : {trace(turn['sequence'])}\n"
                                  f"   formc: {trace(seq)}")

@@ -12,6 +12,7 @@ import pytest
 from formc.runtime.agent import Agent
 from formc.runtime.engine import ActionReply, Engine, TurnInput
 from formc.runtime.session import Session
+from formc.runtime.tracker import domain_dict
 
 from runtime_helpers import RESTAURANT, machine_for, machine_from_dir, project_from_yaml
 
@@ -491,3 +492,26 @@ def test_without_rule_policy_only_stories_predict(tmp_path):
     assert c.say(P("greet")) == ["Hi"]
     for parse in (P("thank"), P("restart")):
         assert c.say(parse) == [] and c.actions() == ["action_listen"]
+
+
+def test_action_sees_the_prediction_events_and_only_the_latest_session(tmp_path):
+    # actions3 (recorded): the tracker sent to an action already ends with user_featurization,
+    # and holds only the events since the latest action_session_start
+    machine = machine_for(project_from_yaml(tmp_path, DOMAIN_CUSTOM, RULES_CUSTOM))
+    s, _out, reqs = drive(machine, None, P("hello"), lambda r: ActionReply(events=[]))
+    assert [e["event"] for e in reqs[0].tracker["events"]][-2:] == ["user", "user_featurization"]
+    s, _out, _reqs = drive(machine, s, P("session_start"), lambda r: ActionReply(events=[]))
+    s, _out, reqs = drive(machine, s, P("hello"), lambda r: ActionReply(events=[]))
+    kinds = [(e["event"], e.get("name")) for e in reqs[0].tracker["events"]]
+    assert kinds[0] == ("action", "action_session_start")
+    assert kinds.count(("action", "action_session_start")) == 1
+    assert "slots" in reqs[0].tracker and "requested_slot" not in domain_dict(machine.domain).get("slots", {})
+
+
+def test_a_pausing_action_ends_the_turn_without_a_listen(tmp_path):
+    machine = machine_for(project_from_yaml(tmp_path, DOMAIN_CUSTOM, RULES_CUSTOM))
+    s, out, _reqs = drive(machine, None, P("hello"), lambda r: ActionReply(events=[{"event": "pause"}]))
+    assert [e.get("name") for e in out.events if e["event"] == "action"][-1] == "action_hello"
+    assert s.paused and s.latest_action == "action_hello"
+    s, out, reqs = drive(machine, s, P("loop"), lambda r: ActionReply(events=[]))
+    assert reqs == [] and [e["event"] for e in out.events] == ["user"]

@@ -32,7 +32,8 @@ LONG_MESSAGE = ("could you please help me with something i have been wondering a
                 * 120).strip()
 ACTIONS = {"formbot": "tests.actions.formbot",   # bot -> rasa-sdk actions package (our code)
            "actions2": "tests.actions.actions2",
-           "helpdesk": "tests.actions.helpdesk_assistant"}
+           "helpdesk": "tests.actions.helpdesk_assistant",
+           "actions3": "tests.actions.actions3"}
 
 
 def http(url: str, data=None):

@@ -70,28 +70,17 @@ class Builtins:
     # -------------------------------------------------------------------------- dispatch
     def run(self, s: Session, pred: Prediction, ctx: Ctx):
         engine, name, ts = self.engine, pred.action, ctx.ts()
-        interrupted = any(ev.get("event") == "loop_interrupted" for ev in pred.events)
-        # Rasa's resolution order (§2.7): defaults unless overridden, retrieval and utter_
-        # responses (even when listed under actions), forms unless overridden, else remote.
-        overridden = name in engine.custom
-        if name == LISTEN and not overridden:
-            result = ActionResult()
-        elif name == SESSION_START and not overridden:
-            result = ActionResult(self.session_start_events(s, ts))
-        elif name == TWO_STAGE and not overridden:
-            result = self.two_stage(s, ts)
-        elif hasattr(self, "default_" + name) and not overridden:
-            result = getattr(self, "default_" + name)(s, ts)
-        elif name.startswith("utter_") and name[6:] in engine.retrieval:
-            result = ActionResult(self.retrieval(s, name[6:], ts))
-        elif name in engine.bot_texts:
-            result = ActionResult([E.bot({"text": name}, ts)])
-        elif name.startswith("utter_"):
-            result = ActionResult(self.render(s, name, s.slots, ts))
-        elif name in engine.forms and not overridden:
-            result = yield from self.form(s, engine.forms[name], ts, interrupted)
-        else:
-            result = yield from self.custom(s, name, ts)
+        # Rasa appends user_featurization to the prediction's events and runs the action on a
+        # tracker that already has them (a custom action sees them in `events`, actions3); they
+        # are logged, in that order, only if the action is not rejected
+        prediction_events = [dict(ev, timestamp=ts) for ev in pred.events]
+        if s.latest_action == LISTEN:
+            prediction_events.append(E.user_featurization(ts))
+        s.prediction_events = prediction_events
+        try:
+            result = yield from self._dispatch(s, pred, ts)
+        finally:
+            s.prediction_events = []
         if result.rejected:
             engine.apply(s, E.rejected(name, ts, pred.policy, pred.confidence), ctx)
             return result
@@ -99,10 +88,8 @@ class Builtins:
             for ev in result.events:
                 engine.apply(s, ev, ctx)
             return result
-        if s.latest_action == LISTEN:
-            engine.apply(s, E.user_featurization(ts), ctx)
-        for ev in pred.events:
-            engine.apply(s, dict(ev, timestamp=ts), ctx)
+        for ev in prediction_events:
+            engine.apply(s, ev, ctx)
         # ActionReverted ("undo", §8.3): Rasa drops the latest action and every event after it
         # from the applied events and replays the rest, i.e. the state before this action
         # comes back (and a followup event that triggered the action is re-armed by the replay)
@@ -120,6 +107,31 @@ class Builtins:
         if any(ev.get("event") == "user" for ev in result.events):
             yield from self.extract(s, ctx)
         return result
+
+    def _dispatch(self, s: Session, pred: Prediction, ts: float):
+        """Run the predicted action -> ActionResult. Rasa's resolution order (§2.7): defaults
+        unless overridden, retrieval and utter_ responses (even when listed under actions),
+        end-to-end bot texts, forms unless overridden, else the action server."""
+        engine, name = self.engine, pred.action
+        overridden = name in engine.custom
+        if name == LISTEN and not overridden:
+            return ActionResult()
+        if name == SESSION_START and not overridden:
+            return ActionResult(self.session_start_events(s, ts))
+        if name == TWO_STAGE and not overridden:
+            return self.two_stage(s, ts)
+        if hasattr(self, "default_" + name) and not overridden:
+            return getattr(self, "default_" + name)(s, ts)
+        if name.startswith("utter_") and name[6:] in engine.retrieval:
+            return ActionResult(self.retrieval(s, name[6:], ts))
+        if name in engine.bot_texts:
+            return ActionResult([E.bot({"text": name}, ts)])
+        if name.startswith("utter_"):
+            return ActionResult(self.render(s, name, s.slots, ts))
+        if name in engine.forms and not overridden:
+            interrupted = any(ev.get("event") == "loop_interrupted" for ev in pred.events)
+            return (yield from self.form(s, engine.forms[name], ts, interrupted))
+        return (yield from self.custom(s, name, ts))
 
     def custom(self, s: Session, name: str, ts: float, purpose: str = "action"):
         reply = yield from self.call(s, name, purpose)

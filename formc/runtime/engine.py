@@ -185,12 +185,13 @@ class Engine:
         parse.setdefault("message_id", ev.get("message_id"))
         parse.setdefault("metadata", ev.get("metadata") or {})
         intent = (parse.get("intent") or {}).get("name")
-        snap = s.pending_snapshot if s.latest_action == LISTEN and s.pending_snapshot else s.snapshot()
+        # a rewind of this message goes back to before the latest action (normally the listen;
+        # after a pausing action, consecutive messages all go back to before that action)
+        snap = s.pending_snapshot or s.snapshot()
         s.snapshots.append(snap)
         if len(s.snapshots) > MAX_SNAPSHOTS:
             del s.snapshots[0]
             _shift_anchor_depths(s)
-        s.pending_snapshot = None
         s.latest_message = parse
         s.latest_input_channel = ev.get("input_channel") or s.latest_input_channel
         s.user_sub = user_substate(self.used, intent, parse.get("entities") or [])
@@ -207,8 +208,10 @@ class Engine:
     def _on_action(self, s: Session, ev: dict) -> None:
         name = ev.get("name") or ev.get("action_text")   # an e2e bot text is its own state
         anchor = s.anchor
+        # Rasa's rewind (UserUtteranceReverted) drops the user message and everything after it,
+        # then everything back to and including the latest action before it: keep that state
+        s.pending_snapshot = s.snapshot()
         if name == LISTEN:
-            s.pending_snapshot = s.snapshot()
             if s.followup_event == LISTEN:
                 # this listen ran as a FollowupAction: a rewind of the next user message pops the
                 # listen but keeps the `followup` event before it, and Rasa's replay re-arms it,
@@ -438,15 +441,20 @@ class Engine:
         t_extract = time.perf_counter()
         yield from self.builtins.extract(s, ctx)
         ctx.out.trace.append({"stage": "extract_slots", "ms": round((time.perf_counter() - t_extract) * 1e3, 3)})
-        intent = (parse.get("intent") or {}).get("name")
-        if inp.kind == "log_only" or (s.paused and intent != "restart"):
+        if inp.kind == "log_only" or not self._handles_message(s):
             return ctx.out
         yield from self.predict_loop(s, ctx)
         ctx.out.trace.append({"stage": "turn", "ms": round((time.perf_counter() - started) * 1e3, 3)})
         return ctx.out
 
+    @staticmethod
+    def _handles_message(s: Session) -> bool:
+        """A paused conversation predicts nothing unless the latest message is a restart; checked
+        before every prediction, so a pausing action ends the turn without a listen (actions3/05)."""
+        return not s.paused or ((s.latest_message or {}).get("intent") or {}).get("name") == "restart"
+
     def predict_loop(self, s: Session, ctx: Ctx) -> Generator[ActionRequest, ActionReply, None]:
-        while s.actions_since_listen < MAX_ACTIONS_PER_TURN:
+        while s.actions_since_listen < MAX_ACTIONS_PER_TURN and self._handles_message(s):
             t0 = time.perf_counter()
             pred = self.predict(s)
             t1 = time.perf_counter()
@@ -463,6 +471,9 @@ class Engine:
             ctx.out.transitions.extend(result.transitions)
             if not result.rejected and not result.manual_rejected and pred.action in (LISTEN, SESSION_START):
                 return
+        if not self._handles_message(s):
+            ctx.out.trace.append({"action": None, "why": "the conversation is paused"})
+            return
         log.warning("conversation %s: circuit breaker: %d actions since the last action_listen; "
                     "stopped predicting", s.sender_id, s.actions_since_listen)
         ctx.out.trace.append({"action": None, "why": f"circuit breaker: {s.actions_since_listen} "

@@ -54,7 +54,7 @@ class Session:
     user_sub: Optional[tuple] = None                    # (intent, entity labels) of applied view
     anchor: Optional[dict] = None                       # last happy-path loop run (§8.3)
     snapshots: list = field(default_factory=list)       # rewind stack (core fields)
-    pending_snapshot: Optional[dict] = None             # state before the last action_listen
+    pending_snapshot: Optional[dict] = None             # state before the latest action
     fallback_intents: list = field(default_factory=list)
     turn_slot_events: list = field(default_factory=list)  # slot events since the user message
     session_slots: dict = field(default_factory=dict)   # slots set this session (carry-over)
@@ -70,6 +70,9 @@ class Session:
     # log (rewinds don't lower it): Rasa's circuit breaker counts these, so a turn it cut short
     # leaves the conversation unable to act until a listen is logged (edge4/04-06)
     actions_since_listen: int = 0
+    # events of the prediction whose action runs now (policy events, user_featurization): not yet
+    # logged, but Rasa runs the action on a tracker that has them. Transient: never stored.
+    prediction_events: list = field(default_factory=list)
 
     # ----------------------------------------------------------------------------- copies
     def copy(self) -> "Session":
@@ -121,6 +124,8 @@ class Session:
         win = table.window
         out: dict[str, Any] = {"schema": SCHEMA}
         for f in fields(self):
+            if f.name == "prediction_events":
+                continue
             value = getattr(self, f.name)
             if f.name == "history":
                 if not history:

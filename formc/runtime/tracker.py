@@ -22,6 +22,12 @@ def _events(session: Session, include_events: str) -> Optional[list]:
     if mode == "NONE":
         return None
     events = session.events()
+    # Rasa's tracker stores load (and then save back) only the latest session: everything
+    # from the last action_session_start on, so that is all a tracker ever shows (actions3/10)
+    for i in range(len(events) - 1, 0, -1):
+        if events[i].get("event") == "action" and events[i].get("name") == "action_session_start":
+            events = events[i:]
+            break
     if mode == "AFTER_RESTART":
         for i in range(len(events) - 1, -1, -1):
             if events[i].get("event") == "restart":
@@ -45,8 +51,9 @@ def latest_message(session: Session) -> dict:
 def tracker_state(domain: model.Domain, session: Session, include_events: str = "AFTER_RESTART",
                   extra_events: Optional[list] = None) -> dict:
     events = _events(session, include_events)
-    if events is not None and extra_events:
-        events = events + [dict(e) for e in extra_events]
+    pending = session.prediction_events + list(extra_events or ())
+    if events is not None and pending:
+        events = events + [dict(e) for e in pending]
     loop: dict[str, Any] = {}
     if session.active_loop:
         loop = {"name": session.active_loop, "is_interrupted": session.loop_interrupted,
@@ -56,7 +63,7 @@ def tracker_state(domain: model.Domain, session: Session, include_events: str = 
     # action_validate_slot_mappings) on a temporary tracker with the not-yet-logged events
     # applied, so `slots` must already show them: an ask action reading a slot the validation
     # just cleared sees it cleared (helpdesk/12: `previous_email` reset -> utter_ask_email).
-    for ev in extra_events or []:
+    for ev in pending:
         if ev.get("event") == "slot" and ev.get("name") in slots:
             slots[ev["name"]] = ev.get("value")
         elif ev.get("event") == "reset_slots":
@@ -86,6 +93,8 @@ def domain_dict(domain: model.Domain) -> dict:
         intents.append({intent.name: props})
     slots = {}
     for s in domain.slots:
+        if s.name in model.BUILTIN_SLOTS:   # Rasa's domain dict leaves the built-in slots out
+            continue
         entry: dict = {"type": s.type, "initial_value": s.initial_value,
                        "influence_conversation": s.influence_conversation,
                        "mappings": [_mapping(m) for m in s.mappings]}
