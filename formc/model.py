@@ -323,6 +323,7 @@ class PolicyConfig:
     has_memoization: bool = True
     augmented_memoization: bool = False
     restrict_rules: bool = True
+    check_for_contradictions: bool = True     # RulePolicy: also decides which turns are rule-only
 
 
 @dataclass(frozen=True)

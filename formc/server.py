@@ -294,10 +294,11 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
         events = include_events(request)
         body = parse_json_object(request.body, '{"text": "hello", "sender": "user"}')
         text = field(body, "text", (str,), required=True)
-        author = field(body, "sender", (str,), default="user")
-        if author != "user":
-            raise bad_request(f"Only user messages can be added; got sender={author!r}.",
-                              field="sender")
+        author = field(body, "sender", (str,), default=None)
+        if author != "user":   # Rasa's own check and message (`sender` is required)
+            raise bad_request("Currently, only user messages can be passed to this endpoint. "
+                              f"Messages of sender '{author}' cannot be handled.",
+                              parameter="sender", **{"in": "body"})
         parse_data = field(body, "parse_data", (dict,))
 
         async def step(bot, session):

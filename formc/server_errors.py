@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-RASA_VERSION = "3.6.20"
+RASA_VERSION = "3.6.21"
 MIN_COMPATIBLE_VERSION = "3.5.0"
 
 

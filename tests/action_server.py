@@ -151,7 +151,7 @@ def tracker_payload(action: str, *, sender: str = "test-user", slots: Optional[d
             "latest_action_name": "action_listen",
         },
         "domain": domain or {},
-        "version": "3.6.20",
+        "version": "3.6.21",
     }
 
 

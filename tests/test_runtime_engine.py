@@ -515,3 +515,20 @@ def test_a_pausing_action_ends_the_turn_without_a_listen(tmp_path):
     assert s.paused and s.latest_action == "action_hello"
     s, out, reqs = drive(machine, s, P("loop"), lambda r: ActionReply(events=[]))
     assert reqs == [] and [e["event"] for e in out.events] == ["user"]
+
+
+def test_applied_events_replay_rewinds_undos_and_loop_runs():
+    from formc.runtime.tracker import applied_events
+    a = lambda n: {"event": "action", "name": n}                         # noqa: E731
+    u = lambda i: {"event": "user", "parse_data": {"intent": {"name": i}}}  # noqa: E731
+    events = [a("action_session_start"), {"event": "session_started"}, a("action_listen"),
+              u("book"), a("form"), {"event": "active_loop", "name": "form"}, a("action_listen"),
+              u("inform"), {"event": "user_featurization"}, a("form"),
+              {"event": "slot", "name": "x", "value": 1}, a("action_listen"),
+              u("gibberish"), a("action_default_fallback"), {"event": "rewind"}, a("utter_x"),
+              {"event": "undo"}]
+    got = [(e["event"], e.get("name")) for e in applied_events(events)]
+    # the form's second run collapses onto its first (the user answer vanishes, the slot stays);
+    # the rewind drops the fallback turn and the listen before it; the undo drops utter_x
+    assert got == [("action", "action_listen"), ("user", None), ("action", "form"),
+                   ("active_loop", "form"), ("slot", "x")]

@@ -41,7 +41,7 @@ def admin_server(fsm, tmp_path_factory):
 def assert_error(status, body, code, *words):
     assert status == code, body
     assert isinstance(body, dict) and set(body) == ERROR_KEYS, body
-    assert body["status"] == "failure" and body["code"] == code and body["version"] == "3.6.20"
+    assert body["status"] == "failure" and body["code"] == code and body["version"] == "3.6.21"
     for w in words:
         assert w.lower() in body["message"].lower() + str(body["help"]).lower(), body
 
@@ -50,9 +50,9 @@ def assert_error(status, body, code, *words):
 
 def test_root_version_status_and_rest_health(open_server):
     status, _, body = http("GET", open_server.url("/"))
-    assert (status, body) == (200, "Hello from Rasa: 3.6.20")
+    assert (status, body) == (200, "Hello from Rasa: 3.6.21")
     status, _, body = http("GET", open_server.url("/version"))
-    assert status == 200 and body["version"] == "3.6.20"
+    assert status == 200 and body["version"] == "3.6.21"
     assert body["minimum_compatible_version"] == "3.5.0" and "formc" in body
     status, _, body = http("GET", open_server.url("/status"))
     assert status == 200 and body["model_file"].endswith("restaurant.fsm")

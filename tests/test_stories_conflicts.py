@@ -133,6 +133,20 @@ stories:
     assert [(d.span.line, "'utter_done'" in d.message) for d in diags] == [(9, True)]
 
 
+def test_without_check_for_contradictions_nothing_is_reported_or_hidden(tmp_path):
+    # Rasa's RulePolicy(check_for_contradictions: false) skips the replay: no InvalidRule, and
+    # no rule-only turns, slots or loops (so memoization sees every turn)
+    rules = "rules:\n- rule: greet\n  steps:\n  - intent: greet\n  - action: utter_greet\n"
+    stories = ("stories:\n- story: more\n  steps:\n  - intent: greet\n  - action: utter_greet\n"
+               "  - action: utter_a\n")
+    off = "  - name: MemoizationPolicy\n  - name: RulePolicy\n    check_for_contradictions: false\n"
+    assert [d.code for d in _diags(tmp_path, stories, rules) if d.code == "F450"] == ["F450"]
+    assert not [d for d in _diags(tmp_path, stories, rules, policies=off) if d.code == "F450"]
+    _p, machine = bot(tmp_path, stories=stories, rules=rules, policies=off)
+    memo = machine.dialogue.memo
+    assert (memo.hidden_rules, memo.hidden_loops, memo.rule_only_slots) == ((), (), ())
+
+
 def test_rule_vs_rule_replay_is_an_error(tmp_path):
     rules = """
 rules:

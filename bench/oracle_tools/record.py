@@ -12,6 +12,7 @@ final_active_loop. Every server started here is stopped by its PID (process grou
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -115,7 +116,10 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def record(bot: str, port: int, action_port: int, only: list) -> None:
+@contextlib.contextmanager
+def rasa_server(bot: str, port: int, action_port: int):
+    """Train tests/oracles/<bot> with real Rasa 3.6 and serve it (plus our action server for bots
+    in ACTIONS); yields (base URL, GET /status). Everything started here is stopped after."""
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", RASA_MAX_CACHE_SIZE="0",
                SQLALCHEMY_SILENCE_UBER_WARNING="1")
     work = tempfile.mkdtemp(prefix=f"oracle-{bot}-")
@@ -148,7 +152,16 @@ def record(bot: str, port: int, action_port: int, only: list) -> None:
              "-m", os.path.join(work, "models", "x.tar.gz"), "--endpoints", "endpoints.yml"],
             cwd=bot_dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
         base = f"http://127.0.0.1:{port}"
-        status = wait_status(base, procs[-1])
+        yield base, wait_status(base, procs[-1])
+    finally:
+        for proc in reversed(procs):
+            stop(proc)
+        log.close()
+        print("scratch + server log:", work)
+
+
+def record(bot: str, port: int, action_port: int, only: list) -> None:
+    with rasa_server(bot, port, action_port) as (base, status):
         version = http(base + "/version")
         convs = json.load(open(os.path.join(ORACLES, bot, "conversations.json")))
         index = {"bot": bot, "rasa": version, "model_fingerprint": status.get("fingerprint"),
@@ -182,11 +195,6 @@ def record(bot: str, port: int, action_port: int, only: list) -> None:
             with open(os.path.join(ORACLES, bot, "index.json"), "w") as f:
                 json.dump(index, f, indent=1, ensure_ascii=False)
                 f.write("\n")
-    finally:
-        for proc in reversed(procs):
-            stop(proc)
-        log.close()
-        print("scratch + server log:", work)
 
 
 if __name__ == "__main__":

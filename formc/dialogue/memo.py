@@ -48,6 +48,8 @@ class StoryMemo:
     rule_only_loops: tuple = ()
     hidden_rules: tuple = ()          # indices into DialogueMachine.rule_keys unused by stories
     hidden_loops: tuple = ()          # loops whose happy-path runs no story shows
+    hidden_loop_listens: tuple = ()   # loops whose listen after a run no story shows
+    hidden_defaults: tuple = ()       # default intents (restart, back, session_start) no story answers
 
     # ------------------------------------------------------------------ serialisation
     def to_json(self) -> dict:
@@ -60,6 +62,8 @@ class StoryMemo:
             "rule_only_slots": list(self.rule_only_slots),
             "rule_only_loops": list(self.rule_only_loops),
             "hidden_rules": list(self.hidden_rules), "hidden_loops": list(self.hidden_loops),
+            "hidden_loop_listens": list(self.hidden_loop_listens),
+            "hidden_defaults": list(self.hidden_defaults),
         }
 
     @classmethod
@@ -82,6 +86,8 @@ class StoryMemo:
             rule_only_loops=tuple(d.get("rule_only_loops", ())),
             hidden_rules=tuple(int(i) for i in d.get("hidden_rules", ())),
             hidden_loops=tuple(d.get("hidden_loops", ())),
+            hidden_loop_listens=tuple(d.get("hidden_loop_listens", ())),
+            hidden_defaults=tuple(d.get("hidden_defaults", ())),
         )
 
     # ------------------------------------------------------------------------ lookup

@@ -134,6 +134,8 @@ class _Replay:
         self.rep = rep
         self.used: set = set()
         self.used_loops: set = set()
+        self.used_loop_listens: set = set()     # loops whose listen-after-run a story shows
+        self.used_defaults: set = set()         # default intents (restart, ...) a story answers
         self.deleted: set = set()
         self.reported: set = set()
 
@@ -171,12 +173,14 @@ class _Replay:
         gold = action.name
         last = window[-1]
         if last.prev_action == LISTEN and last.intent in DEFAULT_INTENT_ACTIONS:
+            if not is_rule and gold == DEFAULT_INTENT_ACTIONS[last.intent]:
+                self.used_defaults.add(last.intent)
             return rejected
         if loop and not rejected:
             predicted = loop if last.prev_action != loop else LISTEN
             if predicted == gold:
-                if gold == loop and not is_rule:
-                    self.used_loops.add(loop)
+                if not is_rule:
+                    (self.used_loops if gold == loop else self.used_loop_listens).add(loop)
                 return rejected
             if predicted != loop:
                 return rejected          # loop's own listen: no rule to blame (not checked)
@@ -304,7 +308,11 @@ def compile_stories(project: model.Project, rule_keys: tuple, unhappy_keys: tupl
         rule.name for rule in rules
         if any(isinstance(step, model.SlotStep) and any(n in featurized for n, _v in step.slots)
                for step in (*rule.condition, *rule.steps)))
-    replay = _Replay(rule_keys, RuleIndex(unhappy_keys), rep, slot_conditioned)
+    # RulePolicy's check_for_contradictions also finds the rule-only turns, slots and loops;
+    # without it Rasa reports nothing, deletes nothing and hides nothing
+    check = policies.check_for_contradictions
+    replay = _Replay(rule_keys, RuleIndex(unhappy_keys), rep if check else Reporter(),
+                     slot_conditioned)
     own = {(k.states, k.action) for k in rule_keys}
     rule_slots: set = set()
     rule_loops: set = set()
@@ -347,8 +355,8 @@ def compile_stories(project: model.Project, rule_keys: tuple, unhappy_keys: tupl
                     trie.add(node, length, action.name, path.name,
                              str(action.span) if action.span else "", tids[j])
 
-    kept = tuple(k for k in rule_keys if k not in replay.deleted)
-    hidden = tuple(i for i, k in enumerate(kept) if k not in replay.used)
+    kept = tuple(k for k in rule_keys if k not in replay.deleted) if check else tuple(rule_keys)
+    hidden = tuple(i for i, k in enumerate(kept) if k not in replay.used) if check else ()
     window = (2 * max_history + 4) if max_history else (2 * longest + 1)
     memo = StoryMemo(
         policy="AugmentedMemoizationPolicy" if policies.augmented_memoization else "MemoizationPolicy",
@@ -357,9 +365,12 @@ def compile_stories(project: model.Project, rule_keys: tuple, unhappy_keys: tupl
         nodes=tuple(tuple(n) for n in trie.nodes) if policies.has_memoization and stories else (),
         max_key=trie.max_key, window=window if stories else 0,
         initial_slots=slots_substate(domain, {s.name: s.initial_value for s in domain.slots}),
-        rule_only_slots=tuple(sorted(rule_slots - story_slots)),
-        rule_only_loops=tuple(sorted(rule_loops - story_loops - {SNS})),
-        hidden_rules=hidden, hidden_loops=tuple(sorted(loops - replay.used_loops)))
+        rule_only_slots=tuple(sorted(rule_slots - story_slots)) if check else (),
+        rule_only_loops=tuple(sorted(rule_loops - story_loops - {SNS})) if check else (),
+        hidden_rules=hidden, hidden_loops=tuple(sorted(loops - replay.used_loops)) if check else (),
+        hidden_loop_listens=tuple(sorted(loops - replay.used_loop_listens)) if check else (),
+        hidden_defaults=(tuple(sorted(set(DEFAULT_INTENT_ACTIONS) - replay.used_defaults))
+                         if check else ()))
     return memo, kept, tuple(graph.states), tuple(graph.transitions)
 
 

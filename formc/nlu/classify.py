@@ -19,6 +19,7 @@ from ..gcpause import gc_paused
 from .entities import Extractor, apply_synonyms
 from .lookup_index import IndexCache
 from .scorers import KeywordScorer, load_scorer
+from .tokenize import tokenize
 
 _INTENT_MESSAGE = re.compile(
     r"^/(?P<intent>[^{@]+)(?P<conf>@[0-9.]+)?(?P<entities>\{.+\})?(?P<rest>.*)$", re.S)
@@ -40,6 +41,7 @@ class Nlu:
         self.nfkc = (d.get("extractor") or {}).get("normalize", "nfkc") == "nfkc"
         self.fallback = d.get("fallback")
         self.ranking_length = int(d.get("ranking_length", 10))
+        self.text_tokens = d.get("text_tokens")       # the tokenizer's CJK mode, or None
         rs = d.get("response_selector")
         self.retrieval_intents = list(rs["retrieval_intents"]) if rs else []
         self.selectors = {}
@@ -67,6 +69,8 @@ class Nlu:
                                   "entities": []}
         if not text:
             return result
+        if self.text_tokens:
+            result["text_tokens"] = [[start, end] for _w, start, end in tokenize(text, self.text_tokens)]
         ranking = self._rank(text, result)
         entities = self.extractor.extract(text)
         apply_synonyms(entities, self.synonyms, self.nfkc)

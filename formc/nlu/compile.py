@@ -112,6 +112,10 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
         "extractor": extractor, "synonyms": dict(sorted(synonyms.items())),
         "lookup_tables": [{"name": n, "elements": el} for n, el in lookups],
         "response_selector": retrieval,
+        # Rasa's parse shows the tokenizer's [start, end] offsets when the pipeline has one
+        # (no pipeline: Rasa's default one, which starts with WhitespaceTokenizer)
+        "text_tokens": cjk if (not config.pipeline or any(
+            p.rsplit(".", 1)[-1].endswith("Tokenizer") for p in config.pipeline)) else None,
     }
     return model, diags
 

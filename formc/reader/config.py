@@ -94,6 +94,8 @@ def read_config(doc: Any, path: str, rep: Reporter) -> model.Config:
                 entry.get("enable_fallback_prediction"), "enable_fallback_prediction", span, rep, True)
             policy["restrict_rules"] = as_bool(entry.get("restrict_rules"), "restrict_rules", span,
                                                rep, True)
+            policy["check_for_contradictions"] = as_bool(
+                entry.get("check_for_contradictions"), "check_for_contradictions", span, rep, True)
         elif name in ("MemoizationPolicy", "AugmentedMemoizationPolicy"):
             policy["has_memoization"] = True
             policy["augmented_memoization"] = name == "AugmentedMemoizationPolicy"

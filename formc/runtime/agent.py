@@ -18,7 +18,7 @@ from .session import Session
 from .tracker import domain_dict, tracker_state
 
 log = logging.getLogger("formc.runtime")
-RASA_VERSION = "3.6.20"
+RASA_VERSION = "3.6.21"
 
 
 @dataclass
@@ -157,7 +157,7 @@ class Agent:
         work = self._work_copy(session, sender_id)
         parse = self._external_parse(intent, entities)
         inp = TurnInput("external", parse, time.time() if now is None else now,
-                        work.latest_input_channel, None, self._message_id())
+                        None, None, self._message_id())
         return await self._drive(work, inp)
 
     async def fire_reminder(self, session: Optional[Session], sender_id: str, reminder_name: str,
@@ -170,12 +170,12 @@ class Agent:
         work.reminders = [r for r in work.reminders if r["name"] != reminder_name]
         parse = self._external_parse(reminder["intent"], reminder.get("entities"))
         inp = TurnInput("reminder", parse, time.time() if now is None else now,
-                        work.latest_input_channel, None, self._message_id())
+                        None, None, self._message_id())
         return await self._drive(work, inp)
 
     def add_user_message_only(self, session: Optional[Session], sender_id: str, text: str,
                               parse_data: Optional[dict] = None, metadata: Optional[dict] = None,
-                              input_channel: str = "rest", now: Optional[float] = None) -> TurnResult:
+                              input_channel: Optional[str] = None, now: Optional[float] = None) -> TurnResult:
         """POST /conversations/{id}/messages: log the user message + slot extraction, no actions."""
         work = self._work_copy(session, sender_id)
         parse = self._parse(text, parse_data)
@@ -194,4 +194,5 @@ class Agent:
             for _ in gen:                # a custom action_session_start cannot run here
                 break
             session = work
-        return tracker_state(self.machine.domain, session, include_events)
+        return tracker_state(self.machine.domain, session, include_events,
+                             stamp=self.engine.event_stamp)

@@ -49,7 +49,7 @@ class Builtins:
         return [E.bot(message, ts)] if message else []
 
     def call(self, s: Session, name: str, purpose: str, extra_events: Optional[list] = None):
-        tracker = tracker_state(self.domain, s, "ALL", extra_events)
+        tracker = tracker_state(self.domain, s, "ALL", extra_events, self.engine.event_stamp)
         reply = yield ActionRequest(name, tracker, purpose)
         return reply if isinstance(reply, ActionReply) else ActionReply(error="no reply from the agent")
 
@@ -95,7 +95,7 @@ class Builtins:
         # comes back (and a followup event that triggered the action is re-armed by the replay)
         undo = any(ev.get("event") == "undo" for ev in result.events)
         before = (s.snapshot(), s.followup_event) if undo else None
-        engine.apply(s, E.action(name, ts, pred.policy, pred.confidence,
+        engine.apply(s, E.action(name, ts, pred.policy, pred.confidence, pred.hide_rule_turn,
                                  bot_text=name in engine.bot_texts), ctx)
         for ev in result.events:
             engine.apply(s, ev, ctx)

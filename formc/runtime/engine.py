@@ -19,6 +19,7 @@ from ..dialogue.extract import coerce, extract_slots
 from ..dialogue.rules import DO_NOT_PREDICT_LOOP_ACTION, LOOP_WAS_INTERRUPTED
 from ..dialogue.state import DState, slots_substate, used_entities, user_substate
 from . import events as E
+from .tracker import event_stamp
 from .session import REWIND, Session
 
 log = logging.getLogger("formc.runtime")
@@ -78,6 +79,7 @@ class Prediction:
     events: list = field(default_factory=list)
     why: str = ""
     transition: Optional[str] = None
+    hide_rule_turn: bool = False      # RulePolicy predicted it from a rule no story shows
 
 
 @dataclass
@@ -124,6 +126,13 @@ class Engine:
         self.intents = set(self.domain.intent_names()) | set(model.DEFAULT_INTENTS)
         self.retrieval = {i.name for i in self.domain.intents if i.is_retrieval}
         self.bot_texts = set(self.domain.e2e_actions)
+        self.event_stamp = event_stamp(machine)
+        # what RulePolicy marks hide_rule_turn: predictions whose source no story shows
+        memo = getattr(self.dialogue, "memo", None)
+        self.hidden_keys = memo.hidden_keys(self.dialogue.rule_keys) if memo else set()
+        self.hidden_loops = set(memo.hidden_loops) if memo else set()
+        self.hidden_loop_listens = set(memo.hidden_loop_listens) if memo else set()
+        self.hidden_defaults = set(memo.hidden_defaults) if memo else set()
         self.window = max(1, self.dialogue.window)
         from .builtins import Builtins
         self.builtins = Builtins(self)
@@ -193,7 +202,7 @@ class Engine:
             del s.snapshots[0]
             _shift_anchor_depths(s)
         s.latest_message = parse
-        s.latest_input_channel = ev.get("input_channel") or s.latest_input_channel
+        s.latest_input_channel = ev.get("input_channel")   # null for external / logged-only messages
         s.user_sub = user_substate(self.used, intent, parse.get("entities") or [])
         s.turn_slot_events = []
         s.followups = []
@@ -351,13 +360,16 @@ class Engine:
         if s.latest_action == LISTEN and intent in ("restart", "back", "session_start"):
             action = {"restart": "action_restart", "back": "action_back",
                       "session_start": SESSION_START}[intent]
-            return Prediction(action, why=f"default intent '{intent}'")
+            return Prediction(action, why=f"default intent '{intent}'",
+                              hide_rule_turn=intent in self.hidden_defaults)
         loop = s.active_loop
         if loop and not s.loop_rejected:
             if s.latest_action != loop:
                 return Prediction(loop, why=f"active loop '{loop}' (happy path)",
-                                  transition=self._form_transition(s))
-            return Prediction(LISTEN, why=f"loop '{loop}' waits for the user (happy path)")
+                                  transition=self._form_transition(s),
+                                  hide_rule_turn=loop in self.hidden_loops)
+            return Prediction(LISTEN, why=f"loop '{loop}' waits for the user (happy path)",
+                              hide_rule_turn=loop in self.hidden_loop_listens)
         states = self.states(s)
         best = self.dialogue.rule_index.best(states)
         action = best.action if best else None
@@ -368,7 +380,8 @@ class Engine:
             if action == LISTEN and best and not best.states[-1].active_loop:
                 if DO_NOT_PREDICT_LOOP_ACTION not in conditions:
                     return Prediction(loop, why=f"{why}; back to loop '{loop}'",
-                                      transition=f"rule:{best.rule}:{best.action}:{len(best.states)}")
+                                      transition=f"rule:{best.rule}:{best.action}:{len(best.states)}",
+                                      hide_rule_turn=best in self.hidden_keys)
                 action = None
             if LOOP_WAS_INTERRUPTED in conditions:
                 extra = [E.loop_interrupted(True, 0.0)]
@@ -376,7 +389,8 @@ class Engine:
             action = None       # observed in Rasa 3.6: the rejected loop's rule gives way to fallback
         if action is not None:
             return Prediction(action, "RulePolicy", 1.0, extra, why,
-                              transition=f"rule:{best.rule}:{best.action}:{len(best.states)}")
+                              transition=f"rule:{best.rule}:{best.action}:{len(best.states)}",
+                              hide_rule_turn=best in self.hidden_keys)
         story = self._story_prediction(s, states, extra)
         if story is not None:
             return story
@@ -436,7 +450,8 @@ class Engine:
         metadata = dict(inp.metadata or {})
         if inp.kind in ("external", "reminder"):
             metadata["is_external"] = True
-        self.apply(s, E.user(text, parse, ctx.ts(), inp.input_channel or s.latest_input_channel,
+        parse["metadata"] = metadata          # Rasa keeps the message metadata in parse_data too
+        self.apply(s, E.user(text, parse, ctx.ts(), inp.input_channel,
                              inp.message_id, metadata), ctx)
         t_extract = time.perf_counter()
         yield from self.builtins.extract(s, ctx)

@@ -23,22 +23,74 @@ def _events(session: Session, include_events: str) -> Optional[list]:
         return None
     events = session.events()
     # Rasa's tracker stores load (and then save back) only the latest session: everything
-    # from the last action_session_start on, so that is all a tracker ever shows (actions3/10)
-    for i in range(len(events) - 1, 0, -1):
-        if events[i].get("event") == "action" and events[i].get("name") == "action_session_start":
-            events = events[i:]
-            break
+    # from the last action_session_start on, so that is all a tracker shows once a second
+    # session has started (actions3/10). (In the first session Rasa also drops the events before
+    # its action_session_start -- a session_started_metadata slot -- after the next message;
+    # formc keeps them.)
+    starts = [i for i, ev in enumerate(events)
+              if ev.get("event") == "action" and ev.get("name") == "action_session_start"]
+    if len(starts) > 1:
+        events = events[starts[-1]:]
     if mode == "AFTER_RESTART":
         for i in range(len(events) - 1, -1, -1):
             if events[i].get("event") == "restart":
                 events = events[i + 1:]
                 break
     elif mode == "APPLIED":
-        for i in range(len(events) - 1, -1, -1):
-            if events[i].get("event") in ("restart", "session_started"):
-                events = events[i:]
-                break
+        events = applied_events(events)
     return events
+
+
+def _undo_till(kind: str, applied: list) -> None:
+    """Pop events off the end up to and including the last one of `kind`."""
+    while applied:
+        if applied.pop().get("event") == kind:
+            return
+
+
+def _repeated_loop_run(loop: str, applied: list) -> bool:
+    """Is running `loop` now a happy-path repeat of its previous run (§8.3)?"""
+    next_action = None
+    for ev in reversed(applied):
+        kind = ev.get("event")
+        if kind == "active_loop" and ev.get("name") is None:
+            return False
+        if kind == "action_execution_rejected" and ev.get("name") == loop:
+            return False
+        if kind == "user" and next_action is not None and next_action != loop:
+            return False
+        if kind == "action":
+            if ev.get("name") == loop:
+                return True
+            next_action = ev.get("name")
+    return False
+
+
+def applied_events(events: list) -> list:
+    """Rasa's applied events (§8.3): restarts and session starts clear, rewinds and undos pop,
+    a form's repeated happy-path run collapses back to its previous run."""
+    loops = {ev.get("name") for ev in events if ev.get("event") == "active_loop" and ev.get("name")}
+    applied: list = []
+    for ev in events:
+        kind = ev.get("event")
+        if kind in ("restart", "session_started"):
+            applied = []
+        elif kind == "undo":
+            _undo_till("action", applied)
+        elif kind == "rewind":
+            _undo_till("user", applied)
+            _undo_till("action", applied)
+        elif kind == "action" and ev.get("name") in loops and _repeated_loop_run(ev["name"], applied):
+            kept = []
+            while applied and not (applied[-1].get("event") == "action"
+                                   and applied[-1].get("name") == ev["name"]):
+                last = applied.pop()
+                if last.get("event") not in ("action", "user", "user_featurization"):
+                    kept.append(last)
+            applied.extend(reversed(kept))
+        else:
+            applied.append(ev)
+    return applied
 
 
 def latest_message(session: Session) -> dict:
@@ -48,12 +100,36 @@ def latest_message(session: Session) -> dict:
     return copy.deepcopy(msg)
 
 
+def event_stamp(machine: Any) -> dict:
+    """What Rasa's server adds to the metadata of every event it logs: the assistant_id of
+    config.yml and the model's id (formc: the first 32 hex digits of the bot's digest)."""
+    stamp = {"model_id": (getattr(machine, "digest", "") or "")[:32]}
+    assistant_id = getattr(getattr(machine, "config", None), "assistant_id", None)
+    if assistant_id:
+        stamp["assistant_id"] = assistant_id
+    return stamp
+
+
+def _stamped(events: list, stamp: dict) -> list:
+    """Events with the stamp in their metadata. Added when a tracker is shown rather than
+    stored with every event (it would add ~60 bytes per event to every stored turn); an
+    event that already has these keys keeps its own."""
+    out = []
+    for ev in events:
+        ev = dict(ev)
+        ev["metadata"] = {**stamp, **(ev.get("metadata") or {})}
+        out.append(ev)
+    return out
+
+
 def tracker_state(domain: model.Domain, session: Session, include_events: str = "AFTER_RESTART",
-                  extra_events: Optional[list] = None) -> dict:
+                  extra_events: Optional[list] = None, stamp: Optional[dict] = None) -> dict:
     events = _events(session, include_events)
     pending = session.prediction_events + list(extra_events or ())
     if events is not None and pending:
         events = events + [dict(e) for e in pending]
+    if events is not None and stamp:
+        events = _stamped(events, stamp)
     loop: dict[str, Any] = {}
     if session.active_loop:
         loop = {"name": session.active_loop, "is_interrupted": session.loop_interrupted,
