@@ -206,7 +206,7 @@ def _replay(bots: _Bots, record: dict, recorded_nlu: bool) -> list[str]:
     async def run() -> None:
         nonlocal session, now
         for i, turn in enumerate(record["turns"]):
-            now += 5
+            now += 0.5 + turn.get("wait", 0)   # about the recorder's pace, plus its waits (expiry)
             text = _expand(record, turn)
             parse = None
             if recorded_nlu and turn["nlu"] is not None:
@@ -219,7 +219,7 @@ def _replay(bots: _Bots, record: dict, recorded_nlu: bool) -> list[str]:
                 diffs.append(f"{label} replies\n   rasa : {turn['replies']}\n   formc: {got}")
             if recorded_nlu:
                 seq = [compact(e) for e in result.events]
-                if seq[:1] == ["action:action_session_start"]:   # the prelude: up to the user
+                if i == 0 and seq[:1] == ["action:action_session_start"]:   # prelude: up to the user
                     cut = next((j for j, c in enumerate(seq) if c.startswith("user:")), len(seq))
                     if trace(seq[:cut]) != trace(record["prelude"]):
                         diffs.append(f"{label} prelude {record['prelude']} vs {seq[:cut]}")

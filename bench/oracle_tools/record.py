@@ -71,11 +71,19 @@ def attach(turn: dict, events: list, first: bool) -> list:
         turn["nlu"] = None
         turn["sequence"] = []
         return seq if first else []
+    turn["nlu"] = nlu_of(events[users[0]].get("parse_data") or {})   # after a session start too
     if first:
-        prelude, seq, events = seq[:users[0]], seq[users[0]:], events[users[0]:]
-    turn["nlu"] = nlu_of(events[0].get("parse_data") or {})
+        prelude, seq = seq[:users[0]], seq[users[0]:]
     turn["sequence"] = seq
     return prelude
+
+
+def split_wait(message: str) -> tuple[float, str]:
+    """`__WAIT_<seconds>__text`: wait that long before sending text (session expiry scripts)."""
+    if message.startswith("__WAIT_"):
+        seconds, _, rest = message[len("__WAIT_"):].partition("__")
+        return float(seconds), rest
+    return 0.0, message
 
 
 def resolve(message: str, buttons: list) -> str:
@@ -172,10 +180,14 @@ def record(bot: str, port: int, action_port: int, only: list) -> None:
             sender = f"oracle-{bot}-{conv['id']}-{uuid.uuid4().hex[:6]}"
             turns, last_buttons, prev, prelude, tracker = [], [], [], [], {}
             for m in conv["messages"]:
+                wait, m = split_wait(m)
+                time.sleep(wait)
                 text = resolve(m, last_buttons)
                 body = http(base + "/webhooks/rest/webhook", {"sender": sender, "message": text})
                 turn = {"user": m if m == "__LONG__" else text, "bot": [r.get("text") for r in body],
                         "replies": [{k: v for k, v in r.items() if k != "recipient_id"} for r in body]}
+                if wait:
+                    turn["wait"] = wait
                 # the tracker after every turn: a later turn may drop earlier sessions from it
                 tracker = http(f"{base}/conversations/{sender}/tracker?include_events=ALL")
                 events = tracker.get("events") or []

@@ -147,7 +147,7 @@ class Builtins:
         carry = self.domain.session_config.carry_over_slots_to_new_session
         events = [E.simple("session_started", ts)]
         if carry:
-            events += [E.slot(n, copy.deepcopy(v), ts) for n, v in s.session_slots.items()]
+            events += [E.slot(n, copy.deepcopy(v), ts) for n, v in carried_slots(s)]
         events.append(E.action(LISTEN, ts, None, None))
         return events
 
@@ -406,3 +406,15 @@ class Builtins:
                       message.get("message_id"), message.get("metadata"))
         events += [E.simple("rewind", ts), E.action(LISTEN, ts), user]
         return ActionResult(events, transitions=["fallback:affirmed"])
+
+
+def carried_slots(s: Session) -> list:
+    """The slot events action_session_start carries over: like Rasa, every slot event of the
+    applied history in order, repeats included (a form's requested_slot city, then nights).
+    Slots whose setting fell off the capped history come first with their current value."""
+    from .tracker import applied_events
+    replayed = [(ev.get("name"), ev.get("value")) for ev in applied_events(s.events())
+                if ev.get("event") == "slot"]
+    final = dict(replayed)
+    lost = [(n, v) for n, v in s.session_slots.items() if n not in final or final[n] != v]
+    return lost + replayed
