@@ -532,3 +532,16 @@ def test_applied_events_replay_rewinds_undos_and_loop_runs():
     # the rewind drops the fallback turn and the listen before it; the undo drops utter_x
     assert got == [("action", "action_listen"), ("user", None), ("action", "form"),
                    ("active_loop", "form"), ("slot", "x")]
+
+
+def test_session_expiry_counts_from_the_latest_applied_user_message(tmp_path):
+    # Rasa times the session from the latest applied user event: a message the core fallback
+    # reverted does not restart the clock (edge8 shows the carried-over slots of such a start)
+    machine = machine_for(project_from_yaml(tmp_path, DOMAIN_TSF, RULES_TSF))
+    c = Chat(machine)
+    c.say(P("greet", ("name", "Ann")))
+    c.say(P("unknown_intent"), dt=50 * 60)          # no rule: core fallback, message reverted
+    assert "action_default_fallback" in c.actions()
+    c.say(P("greet"), dt=20 * 60)                   # 70 min after the last applied message
+    assert c.actions()[0] == "action_session_start"
+    assert c.session.slots["name"] == "Ann"         # carried over

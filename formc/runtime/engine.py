@@ -157,6 +157,7 @@ class Engine:
         s.followups = []
         s.followup_event = None
         s.pending_snapshot = None
+        s.last_user_time = None
 
     def expired(self, s: Session, now: float) -> bool:
         minutes = self.domain.session_config.session_expiration_time

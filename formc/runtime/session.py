@@ -27,6 +27,9 @@ CORE_FIELDS = (
     "slots", "active_loop", "loop_rejected", "loop_interrupted", "loop_trigger", "latest_message",
     "latest_action", "last_rejected", "paused", "window", "window_complete", "user_sub",
     "anchor", "turn_slot_events", "session_slots", "reprompts",
+    # Rasa times a session from the latest *applied* user message: a reverted one, or one
+    # before a restart, does not count
+    "last_user_time",
 )
 
 
