@@ -16,6 +16,7 @@ F614 info    a form without a re-prompt limit (formc extension `formc: {max_repr
 F615 error   `on_reprompt_limit` naming an unknown action
 F616 error   forms without RulePolicy in config.yml (Rasa refuses to train)
 F617 warning rules without RulePolicy in config.yml (only RulePolicy learns them)
+F618 info    a config.yml component or option formc does not reproduce (ML models, options)
 
 Unknown actions, intents, slots and loops in stories/rules (Rasa's "actions/forms/intents in
 stories" checks) are reported by the dialogue compiler (formc/dialogue/compile.py, F401-F404);
@@ -189,6 +190,50 @@ def config_keys(project: model.Project, rep: Reporter) -> None:
         where = doc.value_span("assistant_id") if assistant_id is not None else span
         _info(rep, "F609", f"config.yml has {what}", where or span,
               "set 'assistant_id' to a unique name for this bot")
+    _approximations(doc, span, rep)
+
+
+# Trained models formc has no counterpart for, and what it does instead (said once per name).
+_STAND_INS = {
+    "TEDPolicy": "formc predicts with rules and stories only: where they are silent, the core "
+                 "fallback answers instead of TED's learned guess",
+    "UnexpecTEDIntentPolicy": "formc never predicts action_unlikely_intent",
+    "DIETClassifier": "intents are scored by formc's emulation of the light pipeline (count "
+                      "vectors + LogisticRegressionClassifier), so confidences differ from DIET's; "
+                      "DIET's entities are not extracted (regexes, lookups and payloads are)",
+    "ResponseSelector": "formc selects retrieval responses with its own example scorer",
+    "CRFEntityExtractor": "entities come from regexes, lookup tables and payloads only",
+    "SklearnIntentClassifier": "intents are scored by formc's logistic-regression emulation",
+    "DucklingEntityExtractor": "no Duckling: add regexes for dates, numbers, e-mails, ...",
+    "SpacyEntityExtractor": "no spaCy: add regexes or lookup tables for these entities",
+}
+# Options whose non-default values formc ignores: component -> {option: Rasa's default}.
+_IGNORED_OPTIONS = {
+    "LogisticRegressionClassifier": {"max_iter": 100, "tol": 0.0001, "solver": "lbfgs"},
+    "CountVectorsFeaturizer": {"lowercase": True, "min_df": 1, "max_df": 1.0, "max_features": None,
+                               "OOV_token": None, "use_shared_vocab": False},
+}
+
+
+def _approximations(doc, span, rep: Reporter) -> None:
+    for section in ("pipeline", "policies"):
+        entries = doc.get(section)
+        if not isinstance(entries, list):
+            continue
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                continue
+            name = str(entry.get("name", "")).rsplit(".", 1)[-1]
+            where = entries.item_span(i) if hasattr(entries, "item_span") else span
+            if name in _STAND_INS:
+                _info(rep, "F618", f"{section} component '{name}' is a trained model formc does "
+                      f"not reproduce: {_STAND_INS[name]}", where or span,
+                      "see 'Compatibility with Rasa 3.6' in formc's README")
+            for option, default in _IGNORED_OPTIONS.get(name, {}).items():
+                if option in entry and entry[option] != default:
+                    _info(rep, "F618", f"option '{option}: {entry[option]}' of '{name}' is not "
+                          f"reproduced; formc uses Rasa's default ({default})", where or span,
+                          "remove the option, or expect intent confidences to differ from Rasa's")
 
 
 def too_few_examples(project: model.Project, rep: Reporter) -> None:
