@@ -138,6 +138,7 @@ def test_regex_syntax_newer_than_rasas_python_is_f302():
     assert rasa_re_error(r"[A-Z]{2}-\d{2}") is None and rasa_re_error(r"c\+\+") is None
     assert "possessive" in rasa_re_error("c++") and "atomic" in rasa_re_error("a(?>b)")
     assert "possessive" in rasa_re_error("(x(y*+))")   # found inside groups too
+    assert "look-behind" in rasa_re_error("(?<=a+)b")    # an error only compiling finds
     data = NluData(examples=(ann("12", "number"),), regexes=(RegexDef("number", r"\d++"),))
     assert [d.code for d in compile_nlu(data, NluConfig(), DOMAIN)[1]] == ["F302"]
 

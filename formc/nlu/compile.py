@@ -133,6 +133,7 @@ def rasa_re_error(pattern: str, flags: int = 0) -> Optional[str]:
     """Why Rasa's Python (3.8-3.10) cannot compile `pattern`, or None. formc runs on 3.11+,
     whose `re` also accepts possessive quantifiers (`c++`) and atomic groups (`(?>...)`)."""
     try:
+        re.compile(pattern, flags)        # the compile step has checks of its own (look-behinds)
         tree = _re_parser.parse(pattern, flags)
     except (re.error, RecursionError, OverflowError, ValueError) as exc:
         return str(exc)

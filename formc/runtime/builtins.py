@@ -17,7 +17,7 @@ from ..dialogue.extract import coerce, extract_slots
 from . import events as E
 from .engine import LISTEN, SESSION_START, ActionReply, ActionRequest, ActionResult, Ctx, Prediction
 from .session import REWIND, Session
-from .tracker import tracker_state
+from .tracker import applied_events, tracker_state
 
 log = logging.getLogger("formc.runtime")
 
@@ -412,7 +412,6 @@ def carried_slots(s: Session) -> list:
     """The slot events action_session_start carries over: like Rasa, every slot event of the
     applied history in order, repeats included (a form's requested_slot city, then nights).
     Slots whose setting fell off the capped history come first with their current value."""
-    from .tracker import applied_events
     replayed = [(ev.get("name"), ev.get("value")) for ev in applied_events(s.events())
                 if ev.get("event") == "slot"]
     final = dict(replayed)

@@ -26,7 +26,7 @@ log = logging.getLogger("formc.runtime")
 
 LISTEN = "action_listen"
 SESSION_START = "action_session_start"
-MAX_ACTIONS_PER_TURN = 10
+MAX_NUMBER_OF_PREDICTIONS = 10     # Rasa's circuit breaker: actions since the last action_listen
 MAX_SNAPSHOTS = 4
 
 
@@ -470,7 +470,7 @@ class Engine:
         return not s.paused or ((s.latest_message or {}).get("intent") or {}).get("name") == "restart"
 
     def predict_loop(self, s: Session, ctx: Ctx) -> Generator[ActionRequest, ActionReply, None]:
-        while s.actions_since_listen < MAX_ACTIONS_PER_TURN and self._handles_message(s):
+        while s.actions_since_listen < MAX_NUMBER_OF_PREDICTIONS and self._handles_message(s):
             t0 = time.perf_counter()
             pred = self.predict(s)
             t1 = time.perf_counter()
