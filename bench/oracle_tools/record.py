@@ -34,7 +34,8 @@ LONG_MESSAGE = ("could you please help me with something i have been wondering a
 ACTIONS = {"formbot": "tests.actions.formbot",   # bot -> rasa-sdk actions package (our code)
            "actions2": "tests.actions.actions2",
            "helpdesk": "tests.actions.helpdesk_assistant",
-           "actions3": "tests.actions.actions3"}
+           "actions3": "tests.actions.actions3",
+           "actions4": "tests.actions.actions4"}
 
 
 def http(url: str, data=None):

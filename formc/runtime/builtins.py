@@ -286,13 +286,16 @@ class Builtins:
 
     def _ask_next(self, s, form, events, slots, add, ts, requested, validated_turn, transitions):
         deactivated = any(e.get("event") == "active_loop" and not e.get("name") for e in events)
-        asked = [e for e in events if e.get("event") == "slot" and e.get("name") == "requested_slot"]
-        if deactivated:
+        asked = [e.get("value") for e in events
+                 if e.get("event") == "slot" and e.get("name") == "requested_slot"]
+        # A validation action may choose the next slot (dynamic forms). Like Rasa's form: the
+        # *last* such event set to null ends the form, otherwise the *first* one names the slot
+        # to ask, and then the form logs no requested_slot of its own (actions4/02)
+        chosen = asked[0] if asked and asked[-1] is not None else None
+        if deactivated or (asked and asked[-1] is None):
             nxt = None
-        elif asked:
-            nxt = asked[-1].get("value")
         else:
-            nxt = next((n for n in form.required_slots if slots.get(n) is None), None)
+            nxt = chosen or next((n for n in form.required_slots if slots.get(n) is None), None)
         if nxt is None:
             if not deactivated:
                 add([E.slot("requested_slot", None, ts), E.active_loop(None, ts)])
@@ -309,7 +312,8 @@ class Builtins:
             add([E.followup(LISTEN, ts)])
             transitions.append(f"form:{form.name}:reprompt_limit:{nxt}")
             return
-        add([E.slot("requested_slot", nxt, ts)])
+        if not chosen:
+            add([E.slot("requested_slot", nxt, ts)])
         for name in (f"action_ask_{form.name}_{nxt}", f"utter_ask_{form.name}_{nxt}",
                      f"action_ask_{nxt}", f"utter_ask_{nxt}"):
             if name.startswith("action_") and name in self.engine.custom:
