@@ -31,7 +31,7 @@ from runtime_helpers import CORPUS, compact, trace
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "oracles")
 ACTION_MODULES = {"formbot": "formbot", "actions2": "actions2", "helpdesk": "helpdesk_assistant",
-                  "actions3": "actions3", "actions4": "actions4"}   # bot -> tests.actions.<module> (rasa-sdk)
+                  "actions3": "actions3", "actions4": "actions4", "actions5": "actions5"}   # bot -> tests.actions.<module> (rasa-sdk)
 
 
 

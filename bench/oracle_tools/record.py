@@ -35,7 +35,8 @@ ACTIONS = {"formbot": "tests.actions.formbot",   # bot -> rasa-sdk actions packa
            "actions2": "tests.actions.actions2",
            "helpdesk": "tests.actions.helpdesk_assistant",
            "actions3": "tests.actions.actions3",
-           "actions4": "tests.actions.actions4"}
+           "actions4": "tests.actions.actions4",
+           "actions5": "tests.actions.actions5"}
 
 
 def http(url: str, data=None):
