@@ -216,6 +216,12 @@ _IGNORED_OPTIONS = {
 
 
 def _approximations(doc, span, rep: Reporter) -> None:
+    for section, default in (("pipeline", "DIETClassifier"), ("policies", "TEDPolicy")):
+        if not doc.get(section):   # Rasa then trains its default, which includes a trained model
+            _info(rep, "F618", f"config.yml has no {section}: Rasa would train its default "
+                  f"{section}, which includes {default}; {_STAND_INS[default]}",
+                  doc.key_span(section) if section in doc and hasattr(doc, "key_span") else span,
+                  f"list the {section} explicitly, as in examples/restaurant/config.yml")
     for section in ("pipeline", "policies"):
         entries = doc.get(section)
         if not isinstance(entries, list):

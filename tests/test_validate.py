@@ -291,3 +291,9 @@ def test_f618_names_the_trained_models_and_options_formc_does_not_reproduce(tmp_
     found = findings(write_bot(tmp_path, config=config), "F618")
     assert [(line, "'DIETClassifier'" in msg or "'TEDPolicy'" in msg or "'lowercase: False'" in msg)
             for _c, _s, _f, line, _col, msg in found] == [(5, True), (6, True), (12, True)]
+
+
+def test_f618_for_a_missing_pipeline_or_policies(tmp_path):
+    config = "recipe: default.v1\nlanguage: en\nassistant_id: x\n"
+    found = [msg for *_rest, msg in findings(write_bot(tmp_path, config=config), "F618")]
+    assert len(found) == 2 and "DIETClassifier" in found[0] and "TEDPolicy" in found[1]
