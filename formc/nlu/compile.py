@@ -24,7 +24,10 @@ overlaps kept); `entity_match="longest"` selects deterministic longest-match res
 from __future__ import annotations
 
 import re
-import re._parser as _re_parser   # to find syntax newer than Rasa's Python (rasa_re_error)
+try:   # to find syntax newer than Rasa's Python (rasa_re_error); `sre_parse` before 3.11
+    import re._parser as _re_parser
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_parse as _re_parser
 from typing import Optional
 
 from ..errors import Diagnostic, ERROR, INFO, WARNING
