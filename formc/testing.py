@@ -55,6 +55,7 @@ class StoryRun:
         self.failed = False
         self.nlu_mismatch = False
         self.transitions: set = set()
+        self.actions = self.correct = 0      # every predicted action, as Rasa's action report
 
     def run(self, steps: list) -> None:
         engine = self.engine
@@ -76,6 +77,11 @@ class StoryRun:
             elif isinstance(step, model.LoopStep):
                 engine.apply(s, E.active_loop(step.name, ctx.ts()))
                 self.lines.append(f"  - active_loop: {step.name}")
+        # a story ends listening, and Rasa checks that prediction too (unless it ends waiting
+        # for a user message or at a checkpoint)
+        if steps and not isinstance(steps[-1], (model.UserStep, model.CheckpointStep)) \
+                and s.latest_action != LISTEN:
+            self._action(s, LISTEN, None, ctx)
 
     def _user(self, s, step: model.UserStep, ctx) -> None:
         engine = self.engine
@@ -109,6 +115,8 @@ class StoryRun:
         if pred.policy == "followup_action" and s.followups:
             s.followups.pop(0)
         where = f" ({step.span})" if getattr(step, "span", None) else ""
+        self.actions += 1
+        self.correct += pred.action == expected
         if pred.action == expected:
             if pred.transition:
                 self.transitions.add(pred.transition)
@@ -120,11 +128,6 @@ class StoryRun:
         if s.latest_action == LISTEN:
             engine.apply(s, E.user_featurization(ctx.ts()))
         engine.apply(s, E.action(expected, ctx.ts(), pred.policy, pred.confidence))
-
-
-def _form_coverage(machine: Any, taken: set, story_steps: list) -> set:
-    """Forms in test stories are not executed; credit their transitions from the steps."""
-    return taken
 
 
 def report_story(story, variant: int, run, fail_on_nlu: bool, nlu_marker: str, out) -> bool:
@@ -153,19 +156,22 @@ def run_tests(bot_dir: str, test_files: tuple = (), coverage: bool = False,
     import random
     engine = Engine(machine, random.Random(0))
     nlu = machine.nlu if machine.nlu_data else None   # steps with only an intent need no NLU
-    passed = failed = 0
+    passed = failed = actions = correct = 0
     taken: set = set()
     for story in _selected(project, tuple(test_files)):
         for variant, steps in enumerate(_alternatives(story.steps)):
             run = StoryRun(engine, nlu)
             run.run(steps)
             taken |= run.transitions
+            actions, correct = actions + run.actions, correct + run.correct
             if report_story(story, variant, run, fail_on_nlu, "# predicted", out):
                 passed += 1
             else:
                 failed += 1
     if coverage:
         _report_coverage(machine, taken, json_out, out)
+    if actions:
+        print(f"actions: {correct}/{actions} predicted correctly ({correct / actions:.3f})", file=out)
     print(f"{passed} passed, {failed} failed", file=out)
     return 1 if failed else 0
 
