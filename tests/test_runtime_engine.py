@@ -545,3 +545,15 @@ def test_session_expiry_counts_from_the_latest_applied_user_message(tmp_path):
     c.say(P("greet"), dt=20 * 60)                   # 70 min after the last applied message
     assert c.actions()[0] == "action_session_start"
     assert c.session.slots["name"] == "Ann"         # carried over
+
+
+def test_latest_session_only_even_when_the_capped_history_lost_the_first_start(tmp_path):
+    from formc.runtime.tracker import tracker_state
+    machine = machine_for(project_from_yaml(tmp_path, DOMAIN_CUSTOM, RULES_CUSTOM))
+    engine = Engine(machine, random.Random(0))
+    s = engine.new_session("u1", history_limit=12)
+    for parse in (P("hello"), P("hello"), P("hello"), P("session_start"), P("hello")):
+        s, _out, _reqs = drive(machine, s, parse, lambda r: ActionReply(events=[]))
+    events = tracker_state(machine.domain, s, "ALL")["events"]
+    assert (events[0]["event"], events[0]["name"]) == ("action", "action_session_start")
+    assert [e.get("name") for e in events].count("action_session_start") == 1

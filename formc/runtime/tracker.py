@@ -29,7 +29,8 @@ def _events(session: Session, include_events: str) -> Optional[list]:
     # formc keeps them.)
     starts = [i for i, ev in enumerate(events)
               if ev.get("event") == "action" and ev.get("name") == "action_session_start"]
-    if len(starts) > 1:
+    truncated = session.logged > len(events)   # the capped history lost the first session start
+    if len(starts) > 1 or (starts and truncated):
         events = events[starts[-1]:]
     if mode == "AFTER_RESTART":
         for i in range(len(events) - 1, -1, -1):
