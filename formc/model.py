@@ -296,6 +296,8 @@ class NluConfig:
     keyword_case_sensitive: bool = True
     # --- added for formc/nlu (defaults reproduce Rasa's light pipeline; see formc/nlu/compile.py)
     intent_scorer: Optional[str] = None          # "logreg" | "tfidf" | "keyword"; None = from pipeline
+    logreg_max_iter: int = 100                   # LogisticRegressionClassifier's max_iter / tol
+    logreg_tol: float = 1e-4
     count_vectors: tuple[tuple[str, int, int], ...] = (("char_wb", 1, 4),)   # (analyzer, min_n, max_n)
     regex_featurizer: bool = True                # RegexFeaturizer in the pipeline
     regex_featurizer_case_sensitive: bool = True

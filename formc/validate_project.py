@@ -209,7 +209,7 @@ _STAND_INS = {
 }
 # Options whose non-default values formc ignores: component -> {option: Rasa's default}.
 _IGNORED_OPTIONS = {
-    "LogisticRegressionClassifier": {"max_iter": 100, "tol": 0.0001, "solver": "lbfgs"},
+    "LogisticRegressionClassifier": {"solver": "lbfgs"},
     "CountVectorsFeaturizer": {"lowercase": True, "min_df": 1, "max_df": 1.0, "max_features": None,
                                "OOV_token": None, "use_shared_vocab": False},
 }

@@ -194,7 +194,8 @@ def _train(kind: str, texts, labels, regexes, lookups, config: NluConfig, bounda
         texts, labels, regexes, lookups, count_vectors=config.count_vectors,
         regex_features=config.regex_featurizer,
         regex_case_sensitive=config.regex_featurizer_case_sensitive,
-        word_boundaries=boundaries, cjk_tokens=cjk), "logreg"
+        word_boundaries=boundaries, max_iter=config.logreg_max_iter, tol=config.logreg_tol,
+        cjk_tokens=cjk), "logreg"
 
 
 def estimate_cost(texts: list[str], n_classes: int, cjk: str = "run") -> float:

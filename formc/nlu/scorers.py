@@ -42,7 +42,8 @@ def unb64(text: str, dtype: str) -> np.ndarray:
 def train_logreg(texts: list[str], labels: list[str], regexes: list[tuple[str, str]],
                  lookups: list[tuple[str, list[str]]], *, count_vectors=(("char_wb", 1, 4),),
                  regex_features: bool = True, regex_case_sensitive: bool = True,
-                 word_boundaries: bool = True, max_iter: int = 100, cjk_tokens: str = RUN) -> dict:
+                 word_boundaries: bool = True, max_iter: int = 100, tol: float = 1e-4,
+                 cjk_tokens: str = RUN) -> dict:
     """`lookups` is the bot's full list of tables; the model refers to them by index."""
     classes = sorted(set(labels))
     vocabs = [build_vocabulary(texts, a, lo, hi, cjk=cjk_tokens) for a, lo, hi in count_vectors]
@@ -67,7 +68,7 @@ def train_logreg(texts: list[str], labels: list[str], regexes: list[tuple[str, s
     else:
         X = logreg.SparseRows(rows, feats.n_features)
         coef, intercept, iters = logreg.fit(X, [index[l] for l in labels], len(classes),
-                                            max_iter=max_iter)
+                                            max_iter=max_iter, tol=tol)
     model.update({"n_features": feats.n_features, "coef": b64(coef, "<f4"),
                   "intercept": [round(float(x), 7) for x in intercept], "iterations": iters})
     return model

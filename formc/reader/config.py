@@ -68,6 +68,10 @@ def read_config(doc: Any, path: str, rep: Reporter) -> model.Config:
             if component.get("use_word_boundaries") is not None:
                 nlu["use_word_boundaries"] = as_bool(component.get("use_word_boundaries"),
                                                      "use_word_boundaries", span, rep, True)
+        elif name == "LogisticRegressionClassifier":
+            nlu["logreg_max_iter"] = int(as_number(component.get("max_iter"), "max_iter", span,
+                                                   rep, 100))
+            nlu["logreg_tol"] = float(as_number(component.get("tol"), "tol", span, rep, 1e-4))
         elif name == "KeywordIntentClassifier":
             nlu["intent_classifier"] = "keyword"
             nlu["keyword_case_sensitive"] = as_bool(component.get("case_sensitive"),
