@@ -210,7 +210,7 @@ _STAND_INS = {
 # Options whose non-default values formc ignores: component -> {option: Rasa's default}.
 _IGNORED_OPTIONS = {
     "LogisticRegressionClassifier": {"solver": "lbfgs"},
-    "CountVectorsFeaturizer": {"lowercase": True, "min_df": 1, "max_df": 1.0, "max_features": None,
+    "CountVectorsFeaturizer": {"min_df": 1, "max_df": 1.0, "max_features": None,
                                "OOV_token": None, "use_shared_vocab": False},
 }
 

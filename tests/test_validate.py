@@ -285,11 +285,11 @@ def test_f616_f617_forms_and_rules_need_rule_policy(tmp_path):
 def test_f618_names_the_trained_models_and_options_formc_does_not_reproduce(tmp_path):
     config = CONFIG.replace("  - name: KeywordIntentClassifier\n",
                             "  - name: DIETClassifier\n  - name: CountVectorsFeaturizer\n"
-                            "    lowercase: false\n  - name: LogisticRegressionClassifier\n"
+                            "    min_df: 2\n  - name: LogisticRegressionClassifier\n"
                             "    max_iter: 100\n").replace(
         "  - name: RulePolicy\n", "  - name: RulePolicy\n  - name: TEDPolicy\n")
     found = findings(write_bot(tmp_path, config=config), "F618")
-    assert [(line, "'DIETClassifier'" in msg or "'TEDPolicy'" in msg or "'lowercase: False'" in msg)
+    assert [(line, "'DIETClassifier'" in msg or "'TEDPolicy'" in msg or "'min_df: 2'" in msg)
             for _c, _s, _f, line, _col, msg in found] == [(5, True), (6, True), (12, True)]
 
 

@@ -40,21 +40,24 @@ def unb64(text: str, dtype: str) -> np.ndarray:
 # ------------------------------------------------------------------------------- logreg
 
 def train_logreg(texts: list[str], labels: list[str], regexes: list[tuple[str, str]],
-                 lookups: list[tuple[str, list[str]]], *, count_vectors=(("char_wb", 1, 4),),
+                 lookups: list[tuple[str, list[str]]], *, count_vectors=(("char_wb", 1, 4, True),),
                  regex_features: bool = True, regex_case_sensitive: bool = True,
                  word_boundaries: bool = True, max_iter: int = 100, tol: float = 1e-4,
                  cjk_tokens: str = RUN) -> dict:
     """`lookups` is the bot's full list of tables; the model refers to them by index."""
     classes = sorted(set(labels))
-    vocabs = [build_vocabulary(texts, a, lo, hi, cjk=cjk_tokens) for a, lo, hi in count_vectors]
+    count_vectors = [tuple(cv) + (True,) * (4 - len(cv)) for cv in count_vectors]
+    vocabs = [build_vocabulary(texts, a, lo, hi, lower, cjk=cjk_tokens)
+              for a, lo, hi, lower in count_vectors]
     patterns: list[dict] = []
     if regex_features:          # RegexFeaturizer: every regex line, then every lookup table
         patterns += [{"kind": "regex", "pattern": p} for _n, p in regexes]
         patterns += [{"kind": "lookup", "table": i} for i, (_n, el) in enumerate(lookups) if el]
     model = {"kind": "logreg", "classes": classes,
              "count_vectors": [{"analyzer": a, "min_n": lo, "max_n": hi,
-                                "vocabulary": sorted(v, key=v.get)}
-                               for (a, lo, hi), v in zip(count_vectors, vocabs)],
+                                "vocabulary": sorted(v, key=v.get),
+                                **({} if lower else {"lowercase": False})}
+                               for (a, lo, hi, lower), v in zip(count_vectors, vocabs)],
              "patterns": patterns, "patterns_case_sensitive": regex_case_sensitive,
              "patterns_word_boundaries": word_boundaries}
     _record_cjk(model, cjk_tokens)
@@ -107,7 +110,8 @@ class _LogregFeatures:
         offset = self.n_patterns
         for cv in model["count_vectors"]:
             vocab = {g: j for j, g in enumerate(cv["vocabulary"])}
-            f = Featurizer(vocab, [], cv["analyzer"], cv["min_n"], cv["max_n"], cjk=self.cjk)
+            f = Featurizer(vocab, [], cv["analyzer"], cv["min_n"], cv["max_n"],
+                           cv.get("lowercase", True), cjk=self.cjk)
             self.parts.append((offset, f))
             offset += f.n_features
         self.n_features = offset

@@ -43,7 +43,8 @@ def read_config(doc: Any, path: str, rep: Reporter) -> model.Config:
         if name == "CountVectorsFeaturizer":
             count_vectors.append((str(component.get("analyzer") or "word"),
                                   int(as_number(component.get("min_ngram"), "min_ngram", span, rep, 1)),
-                                  int(as_number(component.get("max_ngram"), "max_ngram", span, rep, 1))))
+                                  int(as_number(component.get("max_ngram"), "max_ngram", span, rep, 1)),
+                                  as_bool(component.get("lowercase"), "lowercase", span, rep, True)))
         elif name == "RegexFeaturizer":
             nlu["regex_featurizer_case_sensitive"] = as_bool(
                 component.get("case_sensitive"), "case_sensitive", span, rep, True)
@@ -80,7 +81,7 @@ def read_config(doc: Any, path: str, rep: Reporter) -> model.Config:
         nlu["synonyms_enabled"] = False
     # Rasa's default pipeline (empty `pipeline:`) has word and char_wb 1-4 count vectors and a
     # RegexFeaturizer; pipelines featurizing otherwise (ConveRT, spaCy) get the same stand-in.
-    nlu["count_vectors"] = tuple(count_vectors) or (("word", 1, 1), ("char_wb", 1, 4))
+    nlu["count_vectors"] = tuple(count_vectors) or (("word", 1, 1, True), ("char_wb", 1, 4, True))
     nlu["regex_featurizer"] = "RegexFeaturizer" in names or not names
     nlu["retrieval_selectors"] = tuple(selectors) if names else ("",)
     policy = {"has_rule_policy": not policies, "has_memoization": not policies}
