@@ -298,8 +298,8 @@ class NluConfig:
     intent_scorer: Optional[str] = None          # "logreg" | "tfidf" | "keyword"; None = from pipeline
     logreg_max_iter: int = 100                   # LogisticRegressionClassifier's max_iter / tol
     logreg_tol: float = 1e-4
-    # (analyzer, min_n, max_n, lowercase) per CountVectorsFeaturizer
-    count_vectors: tuple[tuple[str, int, int, bool], ...] = (("char_wb", 1, 4, True),)
+    # (analyzer, min_n, max_n, lowercase, min_df, max_df) per CountVectorsFeaturizer
+    count_vectors: tuple[tuple, ...] = (("char_wb", 1, 4, True, 1, 1.0),)
     regex_featurizer: bool = True                # RegexFeaturizer in the pipeline
     regex_featurizer_case_sensitive: bool = True
     # RegexFeaturizer's own `use_word_boundaries` (None = Rasa's default True; see nlu/compile.py)

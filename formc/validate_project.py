@@ -210,7 +210,7 @@ _STAND_INS = {
 # Options whose non-default values formc ignores: component -> {option: Rasa's default}.
 _IGNORED_OPTIONS = {
     "LogisticRegressionClassifier": {"solver": "lbfgs"},
-    "CountVectorsFeaturizer": {"min_df": 1, "max_df": 1.0, "max_features": None,
+    "CountVectorsFeaturizer": {"max_features": None,
                                "OOV_token": None, "use_shared_vocab": False},
 }
 
@@ -235,6 +235,16 @@ def _approximations(doc, span, rep: Reporter) -> None:
                 _info(rep, "F618", f"{section} component '{name}' is a trained model formc does "
                       f"not reproduce: {_STAND_INS[name]}", where or span,
                       "see 'Compatibility with Rasa 3.6' in formc's README")
+            if name == "CountVectorsFeaturizer":
+                for option in ("min_df", "max_df"):
+                    share = entry.get(option)
+                    if isinstance(share, float) and share != 1.0:
+                        _info(rep, "F618", f"option '{option}: {share}' of '{name}' is a share of "
+                              "the documents, and Rasa also counts its dialogue training messages "
+                              "(actions, intents of stories) as documents, which formc does not: "
+                              "the pruned vocabulary can differ", where or span,
+                              f"give '{option}' as a number of documents (an integer), which "
+                              "formc reproduces exactly")
             for option, default in _IGNORED_OPTIONS.get(name, {}).items():
                 if option in entry and entry[option] != default:
                     _info(rep, "F618", f"option '{option}: {entry[option]}' of '{name}' is not "

@@ -285,11 +285,11 @@ def test_f616_f617_forms_and_rules_need_rule_policy(tmp_path):
 def test_f618_names_the_trained_models_and_options_formc_does_not_reproduce(tmp_path):
     config = CONFIG.replace("  - name: KeywordIntentClassifier\n",
                             "  - name: DIETClassifier\n  - name: CountVectorsFeaturizer\n"
-                            "    min_df: 2\n  - name: LogisticRegressionClassifier\n"
+                            "    max_features: 50\n  - name: LogisticRegressionClassifier\n"
                             "    max_iter: 100\n").replace(
         "  - name: RulePolicy\n", "  - name: RulePolicy\n  - name: TEDPolicy\n")
     found = findings(write_bot(tmp_path, config=config), "F618")
-    assert [(line, "'DIETClassifier'" in msg or "'TEDPolicy'" in msg or "'min_df: 2'" in msg)
+    assert [(line, "'DIETClassifier'" in msg or "'TEDPolicy'" in msg or "'max_features: 50'" in msg)
             for _c, _s, _f, line, _col, msg in found] == [(5, True), (6, True), (12, True)]
 
 
@@ -297,3 +297,11 @@ def test_f618_for_a_missing_pipeline_or_policies(tmp_path):
     config = "recipe: default.v1\nlanguage: en\nassistant_id: x\n"
     found = [msg for *_rest, msg in findings(write_bot(tmp_path, config=config), "F618")]
     assert len(found) == 2 and "DIETClassifier" in found[0] and "TEDPolicy" in found[1]
+
+
+def test_f618_for_a_document_share_in_min_df_or_max_df(tmp_path):
+    config = CONFIG.replace("  - name: KeywordIntentClassifier\n",
+                            "  - name: CountVectorsFeaturizer\n    min_df: 2\n    max_df: 0.5\n"
+                            "  - name: LogisticRegressionClassifier\n")
+    found = [msg for *_rest, msg in findings(write_bot(tmp_path, config=config), "F618")]
+    assert len(found) == 1 and "'max_df: 0.5'" in found[0]    # an integer min_df is exact

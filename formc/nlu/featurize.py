@@ -149,14 +149,21 @@ def pattern_hits_token(pattern, text: str, tokens) -> bool:
 
 
 def build_vocabulary(texts: Iterable[str], analyzer: str = "char_wb", min_n: int = 1,
-                     max_n: int = 4, lowercase: bool = True, cjk: str = RUN) -> dict[str, int]:
-    """Vocabulary as sklearn's CountVectorizer.fit builds it: sorted grams -> column."""
+                     max_n: int = 4, lowercase: bool = True, cjk: str = RUN,
+                     min_df: float = 1, max_df: float = 1.0) -> dict[str, int]:
+    """Vocabulary as sklearn's CountVectorizer.fit builds it: sorted grams -> column. min_df /
+    max_df keep the grams found in that many documents (an int) or that share of them (a float)."""
     probe = Featurizer({}, [], analyzer, min_n, max_n, lowercase, cjk)
-    grams: set[str] = set()
+    df: dict[str, int] = {}
+    docs = 0
     for text in texts:
+        docs += 1
         if text:
-            grams.update(probe.grams(text))
-    return {g: i for i, g in enumerate(sorted(grams))}
+            for gram in set(probe.grams(text)):
+                df[gram] = df.get(gram, 0) + 1
+    low = min_df if isinstance(min_df, int) else min_df * docs
+    high = max_df if isinstance(max_df, int) else max_df * docs
+    return {g: i for i, g in enumerate(sorted(g for g, n in df.items() if low <= n <= high))}
 
 
 def lookup_pattern(elements: list[str], word_boundaries: bool) -> str:

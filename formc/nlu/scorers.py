@@ -40,15 +40,16 @@ def unb64(text: str, dtype: str) -> np.ndarray:
 # ------------------------------------------------------------------------------- logreg
 
 def train_logreg(texts: list[str], labels: list[str], regexes: list[tuple[str, str]],
-                 lookups: list[tuple[str, list[str]]], *, count_vectors=(("char_wb", 1, 4, True),),
+                 lookups: list[tuple[str, list[str]]], *, count_vectors=(("char_wb", 1, 4),),
                  regex_features: bool = True, regex_case_sensitive: bool = True,
                  word_boundaries: bool = True, max_iter: int = 100, tol: float = 1e-4,
                  cjk_tokens: str = RUN) -> dict:
     """`lookups` is the bot's full list of tables; the model refers to them by index."""
     classes = sorted(set(labels))
-    count_vectors = [tuple(cv) + (True,) * (4 - len(cv)) for cv in count_vectors]
-    vocabs = [build_vocabulary(texts, a, lo, hi, lower, cjk=cjk_tokens)
-              for a, lo, hi, lower in count_vectors]
+    # (analyzer, min_n, max_n[, lowercase, min_df, max_df]): defaults for the missing options
+    count_vectors = [tuple(cv) + (True, 1, 1.0)[len(cv) - 3:] for cv in count_vectors]
+    vocabs = [build_vocabulary(texts, a, lo, hi, lower, cjk_tokens, min_df, max_df)
+              for a, lo, hi, lower, min_df, max_df in count_vectors]
     patterns: list[dict] = []
     if regex_features:          # RegexFeaturizer: every regex line, then every lookup table
         patterns += [{"kind": "regex", "pattern": p} for _n, p in regexes]
@@ -57,7 +58,7 @@ def train_logreg(texts: list[str], labels: list[str], regexes: list[tuple[str, s
              "count_vectors": [{"analyzer": a, "min_n": lo, "max_n": hi,
                                 "vocabulary": sorted(v, key=v.get),
                                 **({} if lower else {"lowercase": False})}
-                               for (a, lo, hi, lower), v in zip(count_vectors, vocabs)],
+                               for (a, lo, hi, lower, _min, _max), v in zip(count_vectors, vocabs)],
              "patterns": patterns, "patterns_case_sensitive": regex_case_sensitive,
              "patterns_word_boundaries": word_boundaries}
     _record_cjk(model, cjk_tokens)

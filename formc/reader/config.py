@@ -17,6 +17,12 @@ def _component_name(entry: Any) -> str:
     return name.rsplit(".", 1)[-1]  # module paths (custom.module.Class) -> Class
 
 
+def _df(value: Any, what: str, span, rep: Reporter, default):
+    """sklearn's min_df / max_df: an int counts documents, a float is a share of them."""
+    number = as_number(value, what, span, rep, default)
+    return int(number) if isinstance(number, int) and not isinstance(number, bool) else float(number)
+
+
 def read_config(doc: Any, path: str, rep: Reporter) -> model.Config:
     if doc is None:
         return model.Config()
@@ -44,7 +50,9 @@ def read_config(doc: Any, path: str, rep: Reporter) -> model.Config:
             count_vectors.append((str(component.get("analyzer") or "word"),
                                   int(as_number(component.get("min_ngram"), "min_ngram", span, rep, 1)),
                                   int(as_number(component.get("max_ngram"), "max_ngram", span, rep, 1)),
-                                  as_bool(component.get("lowercase"), "lowercase", span, rep, True)))
+                                  as_bool(component.get("lowercase"), "lowercase", span, rep, True),
+                                  _df(component.get("min_df"), "min_df", span, rep, 1),
+                                  _df(component.get("max_df"), "max_df", span, rep, 1.0)))
         elif name == "RegexFeaturizer":
             nlu["regex_featurizer_case_sensitive"] = as_bool(
                 component.get("case_sensitive"), "case_sensitive", span, rep, True)
@@ -81,7 +89,8 @@ def read_config(doc: Any, path: str, rep: Reporter) -> model.Config:
         nlu["synonyms_enabled"] = False
     # Rasa's default pipeline (empty `pipeline:`) has word and char_wb 1-4 count vectors and a
     # RegexFeaturizer; pipelines featurizing otherwise (ConveRT, spaCy) get the same stand-in.
-    nlu["count_vectors"] = tuple(count_vectors) or (("word", 1, 1, True), ("char_wb", 1, 4, True))
+    nlu["count_vectors"] = tuple(count_vectors) or (("word", 1, 1, True, 1, 1.0),
+                                                    ("char_wb", 1, 4, True, 1, 1.0))
     nlu["regex_featurizer"] = "RegexFeaturizer" in names or not names
     nlu["retrieval_selectors"] = tuple(selectors) if names else ("",)
     policy = {"has_rule_policy": not policies, "has_memoization": not policies}
