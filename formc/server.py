@@ -25,7 +25,7 @@ from sanic.exceptions import SanicException
 
 from . import __version__
 from .server_errors import (MIN_COMPATIBLE_VERSION, RASA_VERSION, ApiError, bad_request,
-                            error_body, field, parse_json_object)
+                            error_body, event_problem, field, parse_json_object, parse_json_value)
 from .server_turns import Bot, Conversations
 from .stores import StoreError, open_store
 
@@ -306,7 +306,7 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
                                                    parse_data=parse_data)
 
         result = await conv.run(conversation_id, "add_message", step)
-        return _json(conv.bot.agent.tracker_state(result.session, events))
+        return _json(conv.bot.agent.tracker_state(result.session, events, reloaded=False))
 
     @route("/conversations/<conversation_id:path>/trigger_intent", "POST")
     async def trigger_intent(request, conversation_id):
@@ -325,8 +325,39 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
 
         result = await conv.run(conversation_id, "trigger_intent", step)
         # Only the REST (collecting) output channel exists here, so messages are always returned.
-        return _json({"tracker": conv.bot.agent.tracker_state(result.session, events),
+        tracker = conv.bot.agent.tracker_state(result.session, events, reloaded=False)
+        return _json({"tracker": tracker,
                       "messages": _rest_messages(result.messages, conversation_id)})
+
+    @route("/conversations/<conversation_id:path>/tracker/events", "POST")
+    async def append_events(request, conversation_id):
+        conversation_id = unquote(conversation_id)   # Sanic leaves path params quoted
+        guard(request, admin=True)
+        events_mode = include_events(request)
+        posted = parse_json_value(request.body, '[{"event": "slot", "name": "x", "value": 1}]')
+        posted = posted if isinstance(posted, list) else [posted]
+        for i, ev in enumerate(posted):
+            problem = event_problem(ev)
+            if problem:
+                raise bad_request(f"Event {i} {problem}.", event=i)
+
+        async def step(bot, session):
+            return bot.agent.append_events(session, conversation_id, posted)
+
+        result = await conv.run(conversation_id, "append_events", step)
+        return _json(conv.bot.agent.tracker_state(result.session, events_mode))
+
+    @route("/conversations/<conversation_id:path>/predict", "POST")
+    async def predict(request, conversation_id):
+        conversation_id = unquote(conversation_id)   # Sanic leaves path params quoted
+        guard(request, admin=True)
+        events_mode = include_events(request)
+        bot, session = await conv.load_session(conversation_id)
+        if not session.started:
+            raise ApiError(404, "NotFound", f"No conversation with id {conversation_id!r}.",
+                           {"conversation_id": conversation_id})
+        return _json({**bot.agent.predict_next(session, conversation_id),
+                      "tracker": bot.agent.tracker_state(session, events_mode)})
 
     @route("/model/parse", "POST")
     async def parse(request):

@@ -55,6 +55,15 @@ def _json_type(value: Any) -> str:
 
 def parse_json_object(body: bytes, example: str) -> dict:
     """The request body as a JSON object, or an ApiError saying exactly what is wrong."""
+    value = parse_json_value(body, example)
+    if not isinstance(value, dict):
+        raise bad_request(f"The request body is {_json_type(value)}; expected a JSON object "
+                          f"like {example}.")
+    return value
+
+
+def parse_json_value(body: bytes, example: str) -> Any:
+    """The request body as any JSON value, or an ApiError saying exactly what is wrong."""
     if not body or not body.strip():
         raise bad_request(f"The request body is empty; expected a JSON object like {example}.")
     try:
@@ -67,11 +76,25 @@ def parse_json_object(body: bytes, example: str) -> dict:
         pos = getattr(e, "pos", None)
         raise bad_request(f"The request body is not valid JSON: {getattr(e, 'msg', e)}"
                           + (f" at line {e.lineno} column {e.colno}" if pos is not None else "")
-                          + f". Expected a JSON object like {example}.") from None
-    if not isinstance(value, dict):
-        raise bad_request(f"The request body is {_json_type(value)}; expected a JSON object "
-                          f"like {example}.")
+                          + f". Expected JSON like {example}.") from None
     return value
+
+
+def event_problem(event: Any) -> Optional[str]:
+    """What makes a posted event invalid (Rasa's event schema, §8.1), or None."""
+    from .runtime.events import EVENT_TYPES
+    if not isinstance(event, dict):
+        return f"is {_json_type(event)}, not an event object"
+    kind = event.get("event")
+    if not isinstance(kind, str):
+        return "has no 'event' type"
+    if kind not in EVENT_TYPES:
+        return f"has an unknown event type {kind!r}"
+    if kind == "slot" and ("name" not in event or "value" not in event):
+        return "is a slot event without 'name' and 'value'"
+    if kind == "entities" and not isinstance(event.get("entities"), list):
+        return "is an entities event without an 'entities' list"
+    return None
 
 
 def field(body: dict, name: str, kinds: tuple, required: bool = False, default: Any = None,

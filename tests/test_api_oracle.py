@@ -32,6 +32,8 @@ DELIBERATE = {
     "bad_trigger_unknown_intent": (404, 404),
     "bad_trigger_missing_name": (400, 400),
     "unknown_route": (404, 404),
+    "bad_events_unknown_type": (400, 400),        # Rasa's message quotes its JSON schema
+    "bad_events_slot_without_value": (400, 400),
 }
 
 

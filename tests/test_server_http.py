@@ -163,6 +163,8 @@ def test_concurrent_messages_of_one_sender_are_all_kept(open_server):
     ("POST", "/conversations/x/messages", {"text": "hi"}),
     ("POST", "/conversations/x/trigger_intent", {"name": "greet"}),
     ("PUT", "/model", {"model_file": "x.fsm"}),
+    ("POST", "/conversations/x/tracker/events", {"event": "slot", "name": "cuisine", "value": "x"}),
+    ("POST", "/conversations/x/predict", None),
 ])
 def test_admin_endpoints_refused_without_a_token(open_server, method, path, body):
     status, _, err = http(method, open_server.url(path), body)

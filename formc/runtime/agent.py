@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .. import model
 from .engine import ActionReply, ActionRequest, Ctx, Engine, TurnInput
 from .session import Session
 from .tracker import domain_dict, tracker_state
@@ -186,8 +187,50 @@ class Agent:
                         metadata, message_id)
         return self._drive_sync(work, inp)
 
+    def append_events(self, session: Optional[Session], sender_id: str, events: list,
+                      now: Optional[float] = None) -> TurnResult:
+        """POST /conversations/{id}/tracker/events: log `events` as given (no prediction, no side
+        effects). A conversation not started yet gets its session start first, unless the
+        events begin with one (§9.5); events without a timestamp get `now`."""
+        work = self._work_copy(session, sender_id)
+        ctx = Ctx(time.time() if now is None else now)
+        opens = [(e.get("event"), e.get("name")) for e in events[:2]] == [
+            ("action", "action_session_start"), ("session_started", None)]
+        if not work.started and not opens:
+            for _ in self.engine.builtins.start_session(work, ctx, None):
+                break                    # a custom action_session_start cannot run here
+        work.started = True
+        for ev in events:
+            event = dict(ev)
+            event.setdefault("timestamp", ctx.now)
+            self.engine.apply(work, event, ctx)
+        return TurnResult(work, [], ctx.out.events, ctx.out.trace, ctx.out.transitions)
+
+    def predict_next(self, session: Optional[Session], sender_id: str) -> dict:
+        """POST /conversations/{id}/predict: the next action's scores, nothing executed. They
+        are the winning policy's probabilities over every action Rasa knows (its defaults, the
+        rule-snippet marker `...`, the domain's): the predicted action at its confidence, and a
+        RulePolicy winner also carries the core fallback's threshold; sorted by score, then name."""
+        domain, policies = self.machine.domain, self.engine.policies
+        pred = self.engine.predict(self._work_copy(session, sender_id))
+        scores = dict.fromkeys(
+            (*model.DEFAULT_ACTIONS, "...", *(r.name for r in domain.responses),
+             *(a.name for a in domain.actions), *(f.name for f in domain.forms),
+             *domain.e2e_actions), 0.0)
+        if pred.policy == "RulePolicy" and policies.enable_fallback_prediction:
+            scores[policies.core_fallback_action_name] = policies.core_fallback_threshold
+        confidence = pred.confidence if pred.confidence is not None else 1.0
+        scores[pred.action] = confidence
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        return {"scores": [{"action": a, "score": s} for a, s in ranked], "policy": pred.policy,
+                "confidence": confidence}
+
     def tracker_state(self, session: Optional[Session], include_events: str = "AFTER_RESTART",
-                      sender_id: str = "default", now: Optional[float] = None) -> dict:
+                      sender_id: str = "default", now: Optional[float] = None,
+                      reloaded: bool = True) -> dict:
+        """The tracker as the HTTP API shows it: read back from the store (`reloaded`, as for GET
+        tracker, predict and appended events) or live, right after the turn that produced it
+        (as trigger_intent and messages answer)."""
         if session is None or not session.started:
             work = self._work_copy(session, sender_id if session is None else session.sender_id)
             gen = self.engine.builtins.start_session(work, Ctx(time.time() if now is None else now), None)
@@ -195,4 +238,4 @@ class Agent:
                 break
             session = work
         return tracker_state(self.machine.domain, session, include_events,
-                             stamp=self.engine.event_stamp)
+                             stamp=self.engine.event_stamp, reloaded=reloaded)

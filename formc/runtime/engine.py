@@ -19,7 +19,7 @@ from ..dialogue.extract import coerce, extract_slots
 from ..dialogue.rules import DO_NOT_PREDICT_LOOP_ACTION, LOOP_WAS_INTERRUPTED
 from ..dialogue.state import DState, slots_substate, used_entities, user_substate
 from . import events as E
-from .tracker import event_stamp
+from .tracker import event_stamp, user_message
 from .session import REWIND, Session
 
 log = logging.getLogger("formc.runtime")
@@ -188,12 +188,7 @@ class Engine:
             handler(s, ev)
 
     def _on_user(self, s: Session, ev: dict) -> None:
-        parse = dict(ev.get("parse_data") or {})
-        parse.setdefault("text", ev.get("text"))
-        parse.setdefault("entities", [])
-        parse.setdefault("intent", {})
-        parse.setdefault("message_id", ev.get("message_id"))
-        parse.setdefault("metadata", ev.get("metadata") or {})
+        parse = user_message(ev)
         intent = (parse.get("intent") or {}).get("name")
         # a rewind of this message goes back to before the latest action (normally the listen;
         # after a pausing action, consecutive messages all go back to before that action)

@@ -8,6 +8,12 @@ from typing import Any, Optional
 import orjson
 
 BOT_DATA_KEYS = ("elements", "quick_replies", "buttons", "attachment", "image", "custom")
+# Rasa 3.6's event type names (§8.2), incl. the legacy form / form_validation aliases
+EVENT_TYPES = frozenset((
+    "user", "bot", "action", "slot", "entities", "user_featurization", "rewind", "undo", "restart",
+    "session_started", "reset_slots", "pause", "resume", "followup", "reminder", "cancel_reminder",
+    "active_loop", "loop_interrupted", "action_execution_rejected", "form", "form_validation",
+    "export", "agent"))
 
 
 def _base(kind: str, ts: float, **fields: Any) -> dict:

@@ -94,8 +94,26 @@ def applied_events(events: list) -> list:
     return applied
 
 
-def latest_message(session: Session) -> dict:
+def user_message(ev: dict) -> dict:
+    """A user event -> the tracker's `latest_message` (its parse data, completed)."""
+    parse = dict(ev.get("parse_data") or {})
+    parse.setdefault("text", ev.get("text"))
+    parse.setdefault("entities", [])
+    parse.setdefault("intent", {})
+    parse.setdefault("message_id", ev.get("message_id"))
+    parse.setdefault("metadata", ev.get("metadata") or {})
+    return parse
+
+
+def latest_message(session: Session, reloaded: bool = False) -> dict:
+    """The live tracker's latest message; `reloaded`: as Rasa shows it after loading the tracker
+    from its store, the latest *applied* user message -- a form answer that the happy-path
+    collapse removed no longer counts (the API oracle's `predict` after trigger_intent)."""
     msg = session.latest_message
+    if reloaded:
+        users = [ev for ev in applied_events(_events(session, "ALL") or [])
+                 if ev.get("event") == "user"]
+        msg = user_message(users[-1]) if users else None
     if not msg:
         return {"intent": {}, "entities": [], "text": None, "message_id": None, "metadata": {}}
     return copy.deepcopy(msg)
@@ -124,7 +142,10 @@ def _stamped(events: list, stamp: dict) -> list:
 
 
 def tracker_state(domain: model.Domain, session: Session, include_events: str = "AFTER_RESTART",
-                  extra_events: Optional[list] = None, stamp: Optional[dict] = None) -> dict:
+                  extra_events: Optional[list] = None, stamp: Optional[dict] = None,
+                  reloaded: bool = False) -> dict:
+    """The tracker state: live (as sent to actions, with the pending events) or `reloaded` (as
+    the HTTP API shows it, Rasa reading the tracker back from its store)."""
     events = _events(session, include_events)
     pending = session.prediction_events + list(extra_events or ())
     if events is not None and pending:
@@ -148,7 +169,7 @@ def tracker_state(domain: model.Domain, session: Session, include_events: str = 
     return {
         "sender_id": session.sender_id,
         "slots": slots,
-        "latest_message": latest_message(session),
+        "latest_message": latest_message(session, reloaded),
         "latest_event_time": session.latest_event_time,
         "followup_action": session.followups[0] if session.followups else None,
         "paused": session.paused,
