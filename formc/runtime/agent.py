@@ -191,7 +191,7 @@ class Agent:
                       now: Optional[float] = None) -> TurnResult:
         """POST /conversations/{id}/tracker/events: log `events` as given (no prediction, no side
         effects). A conversation not started yet gets its session start first, unless the
-        events begin with one (§9.5); events without a timestamp get `now`."""
+        events begin with one (§9.6); events without a timestamp get `now`."""
         work = self._work_copy(session, sender_id)
         ctx = Ctx(time.time() if now is None else now)
         opens = [(e.get("event"), e.get("name")) for e in events[:2]] == [
