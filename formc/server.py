@@ -151,6 +151,12 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
                            "This endpoint changes conversations or the model and is disabled "
                            "because the server runs without an auth token.", help=ADMIN_HINT)
 
+    def checked_id(request, conversation_id: str, admin: bool) -> str:
+        """A conversation route's id, once the request may use the route (Sanic leaves path
+        parameters quoted)."""
+        guard(request, admin)
+        return unquote(conversation_id)
+
     def cors_headers(request) -> dict:
         if not origins:
             return {}
@@ -267,16 +273,14 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
 
     @route("/conversations/<conversation_id:path>/tracker", "GET")
     async def tracker(request, conversation_id):
-        conversation_id = unquote(conversation_id)   # Sanic leaves path params quoted
-        guard(request, admin=False)
+        conversation_id = checked_id(request, conversation_id, admin=False)
         events = include_events(request)
         bot, session = await conv.load_session(conversation_id)
         return _json(bot.agent.tracker_state(session, events, sender_id=conversation_id))
 
     @route("/conversations/<conversation_id:path>/trace", "GET")
     async def trace(request, conversation_id):
-        conversation_id = unquote(conversation_id)   # Sanic leaves path params quoted
-        guard(request, admin=False)
+        conversation_id = checked_id(request, conversation_id, admin=False)
         traces = await conv.traces(conversation_id)
         if traces is None:
             raise ApiError(404, "NotFound", f"No stored conversation {conversation_id!r}.")
@@ -289,8 +293,7 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
 
     @route("/conversations/<conversation_id:path>/messages", "POST")
     async def add_message(request, conversation_id):
-        conversation_id = unquote(conversation_id)   # Sanic leaves path params quoted
-        guard(request, admin=True)
+        conversation_id = checked_id(request, conversation_id, admin=True)
         events = include_events(request)
         body = parse_json_object(request.body, '{"text": "hello", "sender": "user"}')
         text = field(body, "text", (str,), required=True)
@@ -310,8 +313,7 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
 
     @route("/conversations/<conversation_id:path>/trigger_intent", "POST")
     async def trigger_intent(request, conversation_id):
-        conversation_id = unquote(conversation_id)   # Sanic leaves path params quoted
-        guard(request, admin=True)
+        conversation_id = checked_id(request, conversation_id, admin=True)
         events = include_events(request)
         body = parse_json_object(request.body, '{"name": "EXTERNAL_reminder", "entities": {}}')
         name = field(body, "name", (str,), required=True)
@@ -331,8 +333,7 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
 
     @route("/conversations/<conversation_id:path>/tracker/events", "POST")
     async def append_events(request, conversation_id):
-        conversation_id = unquote(conversation_id)   # Sanic leaves path params quoted
-        guard(request, admin=True)
+        conversation_id = checked_id(request, conversation_id, admin=True)
         events_mode = include_events(request)
         posted = parse_json_value(request.body, '[{"event": "slot", "name": "x", "value": 1}]')
         posted = posted if isinstance(posted, list) else [posted]
@@ -349,8 +350,7 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
 
     @route("/conversations/<conversation_id:path>/predict", "POST")
     async def predict(request, conversation_id):
-        conversation_id = unquote(conversation_id)   # Sanic leaves path params quoted
-        guard(request, admin=True)
+        conversation_id = checked_id(request, conversation_id, admin=True)
         events_mode = include_events(request)
         bot, session = await conv.load_session(conversation_id)
         if not session.started:

@@ -187,6 +187,12 @@ class Agent:
                         metadata, message_id)
         return self._drive_sync(work, inp)
 
+    def _start_session_offline(self, work: Session, ctx: Ctx) -> None:
+        """The session start outside a turn: the built-in one (a custom action_session_start
+        would need the action server, so such a start stops at its request)."""
+        for _ in self.engine.builtins.start_session(work, ctx, None):
+            break
+
     def append_events(self, session: Optional[Session], sender_id: str, events: list,
                       now: Optional[float] = None) -> TurnResult:
         """POST /conversations/{id}/tracker/events: log `events` as given (no prediction, no side
@@ -197,8 +203,7 @@ class Agent:
         opens = [(e.get("event"), e.get("name")) for e in events[:2]] == [
             ("action", "action_session_start"), ("session_started", None)]
         if not work.started and not opens:
-            for _ in self.engine.builtins.start_session(work, ctx, None):
-                break                    # a custom action_session_start cannot run here
+            self._start_session_offline(work, ctx)
         work.started = True
         for ev in events:
             event = dict(ev)
@@ -233,9 +238,7 @@ class Agent:
         (as trigger_intent and messages answer)."""
         if session is None or not session.started:
             work = self._work_copy(session, sender_id if session is None else session.sender_id)
-            gen = self.engine.builtins.start_session(work, Ctx(time.time() if now is None else now), None)
-            for _ in gen:                # a custom action_session_start cannot run here
-                break
+            self._start_session_offline(work, Ctx(time.time() if now is None else now))
             session = work
         return tracker_state(self.machine.domain, session, include_events,
                              stamp=self.engine.event_stamp, reloaded=reloaded)

@@ -17,10 +17,8 @@ def all_slots(domain: model.Domain, values: dict) -> dict:
     return out
 
 
-def _events(session: Session, include_events: str) -> Optional[list]:
-    mode = (include_events or "AFTER_RESTART").upper()
-    if mode == "NONE":
-        return None
+def _latest_session(session: Session) -> list:
+    """The kept history, decoded, from the latest session on."""
     events = session.events()
     # Rasa's tracker stores load (and then save back) only the latest session: everything
     # from the last action_session_start on, so that is all a tracker shows once a second
@@ -32,6 +30,14 @@ def _events(session: Session, include_events: str) -> Optional[list]:
     truncated = session.logged > len(events)   # the capped history lost the first session start
     if len(starts) > 1 or (starts and truncated):
         events = events[starts[-1]:]
+    return events
+
+
+def _shown(events: list, include_events: str) -> Optional[list]:
+    """The events a tracker state shows for `include_events` (None: no `events` key value)."""
+    mode = (include_events or "AFTER_RESTART").upper()
+    if mode == "NONE":
+        return None
     if mode == "AFTER_RESTART":
         for i in range(len(events) - 1, -1, -1):
             if events[i].get("event") == "restart":
@@ -105,14 +111,14 @@ def user_message(ev: dict) -> dict:
     return parse
 
 
-def latest_message(session: Session, reloaded: bool = False) -> dict:
-    """The live tracker's latest message; `reloaded`: as Rasa shows it after loading the tracker
-    from its store, the latest *applied* user message -- a form answer that the happy-path
-    collapse removed no longer counts (the API oracle's `predict` after trigger_intent)."""
+def latest_message(session: Session, history: Optional[list] = None) -> dict:
+    """The live tracker's latest message; given the latest session's `history`: as Rasa shows
+    it after loading the tracker from its store, the latest *applied* user message -- a form
+    answer that the happy-path collapse removed no longer counts (the API oracle's `predict`
+    after trigger_intent)."""
     msg = session.latest_message
-    if reloaded:
-        users = [ev for ev in applied_events(_events(session, "ALL") or [])
-                 if ev.get("event") == "user"]
+    if history is not None:
+        users = [ev for ev in applied_events(history) if ev.get("event") == "user"]
         msg = user_message(users[-1]) if users else None
     if not msg:
         return {"intent": {}, "entities": [], "text": None, "message_id": None, "metadata": {}}
@@ -146,7 +152,9 @@ def tracker_state(domain: model.Domain, session: Session, include_events: str = 
                   reloaded: bool = False) -> dict:
     """The tracker state: live (as sent to actions, with the pending events) or `reloaded` (as
     the HTTP API shows it, Rasa reading the tracker back from its store)."""
-    events = _events(session, include_events)
+    shows_events = (include_events or "").upper() != "NONE"
+    history = _latest_session(session) if shows_events or reloaded else []   # decoded once
+    events = _shown(history, include_events)
     pending = session.prediction_events + list(extra_events or ())
     if events is not None and pending:
         events = events + [dict(e) for e in pending]
@@ -169,7 +177,7 @@ def tracker_state(domain: model.Domain, session: Session, include_events: str = 
     return {
         "sender_id": session.sender_id,
         "slots": slots,
-        "latest_message": latest_message(session, reloaded),
+        "latest_message": latest_message(session, history if reloaded else None),
         "latest_event_time": session.latest_event_time,
         "followup_action": session.followups[0] if session.followups else None,
         "paused": session.paused,
