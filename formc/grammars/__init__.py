@@ -1,0 +1,1 @@
+"""The Lark grammars (`*.lark`), shipped as package data and read with importlib.resources."""
