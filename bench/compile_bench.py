@@ -20,7 +20,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from formc.artifact import dumps_machine, loads_machine  # noqa: E402
-from formc.compiler import compile_project  # noqa: E402
+from formc.api import compile_project  # noqa: E402
 
 WORDS = ("book table order pizza pasta ticket flight hotel room weather news music play stop "
          "cancel change show find list open close help price cost time date city street").split()

@@ -11,42 +11,17 @@ import dataclasses
 import json
 import types
 import typing
-from functools import cached_property, lru_cache
-from typing import Any, Optional
+from functools import lru_cache
+from typing import Any
 
 from . import __version__, model
+from .dialogue.machine import DialogueMachine
 from .errors import Diagnostic, ERROR, FormcError, Span
 from .gcpause import gc_paused
+from .machine import Machine
 
 FORMAT = "formc-fsm"
 FORMAT_VERSION = 1
-
-
-@dataclasses.dataclass(frozen=True)
-class Machine:
-    """Everything the runtime needs, and nothing that changes between two builds of one bot."""
-
-    name: str
-    digest: str                      # sha256 of the bot's source files
-    domain: model.Domain
-    config: model.Config
-    endpoints: model.Endpoints
-    nlu_data: dict                   # compiled NLU tables (formc.nlu.compile)
-    dialogue: Any                    # formc.dialogue DialogueMachine
-
-    @cached_property
-    def nlu(self):
-        """The runtime NLU, built on first use from the compiled tables."""
-        from .nlu.classify import Nlu
-
-        return Nlu.from_dict(self.nlu_data)
-
-    def summary(self) -> dict:
-        states = getattr(self.dialogue, "states", ())
-        transitions = getattr(self.dialogue, "transitions", ())
-        return {"states": len(states), "transitions": len(transitions),
-                "intents": len(self.domain.intents), "slots": len(self.domain.slots),
-                "forms": len(self.domain.forms), "responses": len(self.domain.responses)}
 
 
 # ------------------------------------------------------------------ dataclasses <-> JSON data
@@ -186,8 +161,6 @@ def _refuse(path: str, message: str, hint: str = "") -> FormcError:
 @gc_paused
 def loads_machine(data: bytes, path: str = "<fsm>") -> Machine:
     """Parse and check a .fsm document; raises FormcError with a clear message if it is not one."""
-    from .dialogue.machine import DialogueMachine
-
     try:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:

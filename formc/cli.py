@@ -1,4 +1,5 @@
-"""The command line: the only place that prints diagnostics and sets exit codes (0 ok, 1 errors, 2 usage)."""
+"""The command line: the only place that prints results and diagnostics and sets exit codes
+(0 ok, 1 errors, 2 usage); every command calls formc.api (or a view) and renders what it returns."""
 
 from __future__ import annotations
 
@@ -19,23 +20,9 @@ def _print_diagnostics(diagnostics, show_warnings: bool = True) -> None:
         print(render_text(shown), file=sys.stderr)
 
 
-def _load(path: str):
-    """A .fsm file, or a bot directory compiled on the fly."""
-    from .artifact import load_machine
-    from .compiler import compile_project
-
-    if os.path.isdir(path):
-        machine, diagnostics = compile_project(path)
-        if machine is None:
-            _print_diagnostics(diagnostics)
-            raise SystemExit(1)
-        return machine
-    return load_machine(path)
-
-
 def cmd_compile(args) -> int:
+    from .api import compile_project
     from .artifact import dump_machine
-    from .compiler import compile_project
 
     started = time.perf_counter()
     machine, diagnostics = compile_project(args.bot_dir)
@@ -55,40 +42,70 @@ def cmd_compile(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from .inspect import format_machine
+    from .api import load
+    from .views.text import format_machine
 
-    print(format_machine(_load(args.machine)))
+    print(format_machine(load(args.machine)))
     return 0
 
 
 def cmd_validate(args) -> int:
-    from .validate import run_validate
+    from .api import validate_project
+    from .diagnostics import render_github, render_json
 
-    return run_validate(args)
+    started = time.perf_counter()
+    diagnostics = validate_project(args.bot_dir)
+    elapsed = (time.perf_counter() - started) * 1000
+    failing = {"error", "warning"} if args.strict else {"error"}
+    code = 1 if any(d.severity in failing for d in diagnostics) else 0
+    if args.format == "json":
+        print(render_json(diagnostics))
+    elif args.format == "github":
+        if diagnostics:
+            print(render_github(diagnostics))
+    else:
+        if diagnostics:
+            print(render_text(diagnostics))
+            print()
+        counts = {s: sum(1 for d in diagnostics if d.severity == s) for s in ("error", "warning", "info")}
+        print(f"formc validate {args.bot_dir}: {'failed' if code else 'passed'}: "
+              f"{counts['error']} error(s), {counts['warning']} warning(s), "
+              f"{counts['info']} note(s) in {elapsed:.0f} ms")
+    return code
 
 
 def cmd_parse(args) -> int:
-    machine = _load(args.machine)
-    print(json.dumps(machine.nlu.parse(args.message), indent=2, ensure_ascii=False))
+    from .api import load
+
+    print(json.dumps(load(args.machine).nlu.parse(args.message), indent=2, ensure_ascii=False))
     return 0
 
 
 def cmd_nlu_eval(args) -> int:
-    from .nlu.evaluate import run_nlu_eval
+    from .nlu.evaluate import evaluate_bot, format_report
 
-    return run_nlu_eval(args)
+    if args.folds < 2 and not args.test_file:
+        print("formc nlu-eval: --folds must be at least 2", file=sys.stderr)
+        return 2
+    report = evaluate_bot(args.bot_dir, args.folds, args.test_file)
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.format == "json"
+          else format_report(report))
+    return 0
 
 
 def cmd_test(args) -> int:
     if args.live or args.action_url or args.endpoints:
-        from .testing_live import run_live_tests
+        from .testing.live import run_live_tests
 
-        return run_live_tests(args.bot_dir, tuple(args.test_files), endpoints=args.endpoints,
-                              action_url=args.action_url, fail_on_nlu=args.fail_on_nlu)
-    from .testing import run_tests
+        report = run_live_tests(args.bot_dir, tuple(args.test_files), endpoints=args.endpoints,
+                                action_url=args.action_url, fail_on_nlu=args.fail_on_nlu)
+    else:
+        from .testing.replay import run_tests
 
-    return run_tests(args.bot_dir, tuple(args.test_files), coverage=args.coverage,
-                     json_out=args.json, fail_on_nlu=args.fail_on_nlu)
+        report = run_tests(args.bot_dir, tuple(args.test_files), coverage=args.coverage,
+                           json_out=args.json, fail_on_nlu=args.fail_on_nlu)
+    print(report.text())
+    return report.exit_code
 
 
 def cmd_shell(args) -> int:
@@ -98,21 +115,42 @@ def cmd_shell(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .server import serve_command
+    from .server.app import serve_command
 
     return serve_command(args) or 0
 
 
 def cmd_graph(args) -> int:
-    from .graph import run_graph
+    from .api import load
+    from .views.dot import FORMATS, draw
 
-    return run_graph(args)
+    fmt = os.path.splitext(args.output)[1].lstrip(".").lower()
+    if fmt not in FORMATS:
+        print(f"formc graph: cannot tell the format of '{args.output}'; use a .dot, .svg or .png "
+              "file", file=sys.stderr)
+        return 2
+    try:
+        data = draw(load(args.machine), fmt, args.form, args.state, args.coverage)
+    except ValueError as exc:
+        print(f"formc graph: {exc}", file=sys.stderr)
+        return 1
+    with open(args.output, "wb") as handle:
+        handle.write(data)
+    print(f"wrote {args.output} ({len(data):,} bytes)")
+    return 0
 
 
 def cmd_diff(args) -> int:
-    from .diff import run_diff
+    from .api import load
+    from .views.diff import diff_machines, format_diff, is_empty
 
-    return run_diff(args)
+    result = diff_machines(load(args.old), load(args.new))
+    if args.format == "json":
+        print(json.dumps({"old": args.old, "new": args.new, "identical": is_empty(result),
+                          **result}, indent=2, ensure_ascii=False, sort_keys=True))
+    else:
+        print(format_diff(result, args.old, args.new))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

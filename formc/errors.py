@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Iterable, Optional
 
 
 @dataclass(frozen=True, order=True)
@@ -81,3 +82,9 @@ class Reporter:
 
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.is_error]
+
+
+def did_you_mean(name: str, options: Iterable[str]) -> str:
+    """The hint for an unknown name: the closest known one, or ''."""
+    close = difflib.get_close_matches(name, sorted(options), n=1)
+    return f"did you mean '{close[0]}'?" if close else ""

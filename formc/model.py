@@ -25,6 +25,11 @@ DEFAULT_ACTIONS = (
     "action_back", "action_extract_slots",
 )
 BUILTIN_SLOTS = ("requested_slot", "session_started_metadata")
+LISTEN = "action_listen"
+SESSION_START = "action_session_start"
+TWO_STAGE = "action_two_stage_fallback"
+LISTENING = "listening"            # the control state where the bot waits for the user
+RASA_VERSION = "3.6.21"            # the Rasa release whose behaviour formc reproduces
 
 
 @dataclass(frozen=True)
@@ -282,6 +287,16 @@ class Story:
 # ---------------------------------------------------------------------------------- config
 
 @dataclass(frozen=True)
+class ComponentOptions:
+    """One pipeline component's own options, kept whole for the NLU compiler."""
+
+    name: str                                  # short class name
+    options: str                               # the entry as sorted JSON
+    span: Optional[Span] = None                # the entry
+    key_spans: tuple[tuple[str, Span], ...] = ()   # each option's value
+
+
+@dataclass(frozen=True)
 class NluConfig:
     language: str = "en"
     pipeline: tuple[str, ...] = ()             # component names as written (short form)
@@ -314,6 +329,12 @@ class NluConfig:
     # CJK run is one word) | "char" (one token per CJK character); None = decide at compile
     # time (formc/nlu/compile.py cjk_token_mode: language, pipeline's tokenizer, the examples)
     cjk_tokens: Optional[str] = None
+    # CRFEntityExtractor / DIETClassifier (entity part) options in pipeline order, each
+    # ((key, value), ...) with "extractor" and "position"; see formc/nlu/crf.py
+    entity_crfs: tuple = ()
+    # the options of the components in reader/config.py WHOLE_COMPONENTS (JiebaTokenizer,
+    # DucklingEntityExtractor), as written, with where they were written
+    components: tuple[ComponentOptions, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,21 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import time
 from typing import Optional
 
-
-def _load(path: str):
-    if os.path.isdir(path):
-        from .compiler import compile_project
-        machine, diagnostics = compile_project(path)
-        if machine is None:
-            raise SystemExit("\n".join(d.render() for d in diagnostics if d.is_error))
-        return machine
-    from .artifact import load_machine
-    return load_machine(path)
+from .api import load
+from .errors import FormcError
 
 
 def _show_message(message: dict, out) -> None:
@@ -40,9 +31,9 @@ def run_shell(machine_path: str, debug: bool = False, stdin=None, out=None,
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     try:
-        machine = _load(machine_path)
-    except Exception as exc:  # noqa: BLE001 - shown to the user, not a crash
-        print(f"error: {exc}", file=out)
+        machine = load(machine_path)
+    except FormcError as exc:
+        print(exc, file=out)
         return 1
     agent = Agent(machine)
     session = None

@@ -171,7 +171,7 @@ def build_restaurant_fsm(tmp_dir: str) -> str:
     if _BUILT.get("restaurant") and os.path.exists(_BUILT["restaurant"]):
         return _BUILT["restaurant"]
     from formc.artifact import dump_machine
-    from formc.compiler import compile_project
+    from formc.api import compile_project
     from shared_paths import RESTAURANT as src
     bot = os.path.join(tmp_dir, "restaurant")
     shutil.copytree(src, bot)

@@ -21,7 +21,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 def server(tmp_path_factory):
     # Compile first (the NLU training takes seconds), then serve the .fsm on a free port.
     from formc.artifact import dump_machine
-    from formc.compiler import compile_project
+    from formc.api import compile_project
 
     work = tmp_path_factory.mktemp("chat")
     machine, diagnostics = compile_project(RESTAURANT)

@@ -12,7 +12,7 @@ import tempfile
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from formc.compiler import compile_project
+from formc.api import compile_project
 
 HERE = os.path.dirname(__file__)
 SEED_BOT = os.path.join(HERE, "..", "examples", "hello")

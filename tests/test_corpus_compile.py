@@ -11,7 +11,7 @@ import os
 import pytest
 
 from formc.artifact import dumps_machine, loads_machine
-from formc.compiler import build_machine
+from formc.api import build_machine
 from formc.reader import read_project
 
 from shared_paths import CORPUS

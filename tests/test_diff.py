@@ -6,10 +6,10 @@ import json
 
 from formc.artifact import dump_machine
 from formc.cli import main
-from formc.diff import diff_machines, format_diff, is_empty
-from formc.inspect import format_machine
+from formc.views.diff import diff_machines, format_diff, is_empty
+from formc.views.text import format_machine
 from formc.reader import read_project
-from formc.validate import _build
+from formc.api import _build_untrained as _build
 from validate_fixtures import DOMAIN, NLU, RULES, write_bot
 
 

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from formc.artifact import dumps_machine
-from formc.compiler import compile_project
+from formc.api import compile_project
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 GOLDEN = os.path.join(ROOT, "tests", "golden")

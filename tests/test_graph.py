@@ -12,9 +12,9 @@ import pytest
 
 from formc.artifact import dump_machine
 from formc.cli import main
-from formc.graph import coverage_counts, graph_dot
+from formc.views.dot import coverage_counts, graph_dot
 from formc.reader import read_project
-from formc.validate import _build
+from formc.api import _build_untrained as _build
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOLDEN = os.path.join(ROOT, "tests", "golden")
@@ -142,9 +142,8 @@ def test_without_dot_svg_fails_clearly_and_dot_still_works(tmp_path, monkeypatch
     monkeypatch.setenv("PATH", str(tmp_path))          # a PATH without Graphviz
     assert main(["graph", fsm, "-o", str(tmp_path / "g.svg")]) == 1
     err = capsys.readouterr().err
-    assert ("formc graph: Graphviz 'dot' is not installed, so " + str(tmp_path / "g.svg") +
-            " cannot be drawn; install it (Debian: apt-get install graphviz) or write a .dot "
-            "file instead") in err
+    assert ("formc graph: Graphviz 'dot' is not installed, so a .svg file cannot be drawn; "
+            "install it (Debian: apt-get install graphviz) or write a .dot file instead") in err
     assert not (tmp_path / "g.svg").exists()
     assert main(["graph", fsm, "-o", str(tmp_path / "g.dot")]) == 0
 

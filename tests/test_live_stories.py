@@ -9,15 +9,14 @@ user answering its questions: live, the form asks and the story diverges. Our ow
 """
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 
 import pytest
 
 from action_server import PYTHON, ROOT, start_action_servers
-from formc.testing import run_tests
-from formc.testing_live import run_live_tests
+from formc.testing.replay import run_tests
+from formc.testing.live import run_live_tests
 
 from shared_paths import CORPUS
 pytestmark = pytest.mark.skipif(not os.path.isdir(CORPUS), reason="corpus not available")
@@ -88,9 +87,8 @@ def urls():
 
 
 def live(bot: str, url: str, *files: str) -> tuple[int, str, dict]:
-    out = io.StringIO()
-    code = run_live_tests(os.path.join(CORPUS, bot), tuple(files), action_url=url, out=out)
-    text = out.getvalue()
+    report = run_live_tests(os.path.join(CORPUS, bot), tuple(files), action_url=url)
+    code, text = report.exit_code, report.text()
     failed = {line[len("FAILED "):].rsplit(" (", 1)[0]
               for line in text.splitlines() if line.startswith("FAILED ")}
     return code, text, failed
@@ -108,9 +106,8 @@ def test_corpus_stories_live(bot, urls):
 def test_financial_demo_replay_switch_back():
     """Replay mode: the 12 switch-back stories need the slot sub-state in user-less rule states
     (`previous_form_name: null` condition); the 4 left need TED."""
-    out = io.StringIO()
-    run_tests(os.path.join(CORPUS, "financial-demo"), out=out)
-    assert out.getvalue().strip().splitlines()[-1] == "44 passed, 4 failed", out.getvalue()
+    text = run_tests(os.path.join(CORPUS, "financial-demo")).text()
+    assert text.strip().splitlines()[-1] == "44 passed, 4 failed", text
 
 
 # ------------------------------------------------------------------ our own live stories
@@ -371,8 +368,8 @@ def test_reminder_really_scheduled_and_cancelled(urls, tmp_path):
     from formc.model import ActionEndpoint
     from formc.runtime.action_client import ActionClient
     from formc.runtime.agent import Agent
-    from formc.testing import _load
-    from formc.testing_live import LiveRun, RecordingClient
+    from formc.testing.replay import _load
+    from formc.testing.live import LiveRun, RecordingClient
 
     path = tmp_path / "live_stories.yml"
     path.write_text(REMINDERBOT, encoding="utf-8")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from formc.artifact import dumps_machine, loads_machine
-from formc.compiler import compile_project
+from formc.api import compile_project
 from formc.errors import Reporter
 from formc.model import Domain, Intent, NluConfig, NluData, NluExample
 from formc.nlu.classify import Nlu

@@ -24,7 +24,7 @@ import tempfile
 
 import pytest
 
-from formc.compiler import compile_project
+from formc.api import compile_project
 from formc.model import ActionEndpoint
 from formc.runtime.agent import Agent
 from formc.runtime.responses import to_rest_messages

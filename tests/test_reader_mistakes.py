@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from formc.compiler import compile_project
+from formc.api import compile_project
 
 DOMAIN_OK = """\
 version: "3.1"

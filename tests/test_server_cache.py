@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from formc.server_turns import Bot, Conversations
+from formc.server.turns import Bot, Conversations
 from formc.stores import open_store
 from runtime_helpers import RESTAURANT, machine_from_dir
 

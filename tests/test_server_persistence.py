@@ -1,7 +1,6 @@
 """Durability of `formc serve`: SQLite across a restart, SIGKILL under load, Redis shared by two servers."""
 from __future__ import annotations
 
-import os
 import threading
 import time
 

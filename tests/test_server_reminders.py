@@ -96,7 +96,7 @@ def action_server():
 @pytest.fixture
 def reminder_bot(tmp_path, action_server):
     from formc.artifact import dump_machine
-    from formc.compiler import compile_project
+    from formc.api import compile_project
     bot = tmp_path / "bot"
     (bot / "data").mkdir(parents=True)
     (bot / "domain.yml").write_text(DOMAIN)

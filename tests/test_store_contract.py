@@ -250,7 +250,7 @@ def test_two_processes_lose_no_update(kind, tmp_path, request):
 def test_file_lock_is_dropped_when_its_process_is_killed(tmp_path):
     holder = textwrap.dedent("""
         import asyncio, sys, time
-        from formc.locks import FileRangeLock
+        from formc.stores.locks import FileRangeLock
         lock = FileRangeLock(sys.argv[1])
         asyncio.run(lock.acquire("conv"))
         print("held", flush=True)
@@ -260,7 +260,7 @@ def test_file_lock_is_dropped_when_its_process_is_killed(tmp_path):
     p = subprocess.Popen([PYTHON, "-c", holder, path], stdout=subprocess.PIPE,
                          env=dict(os.environ, PYTHONPATH=ROOT))
     assert p.stdout.readline().strip() == b"held"
-    from formc.locks import FileRangeLock
+    from formc.stores.locks import FileRangeLock
     lock = FileRangeLock(path)
     with pytest.raises(TimeoutError):
         run(lock.acquire("conv", timeout=0.2))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from argparse import Namespace
 
 from formc.dialogue.compile import compile_dialogue
 from runtime_helpers import project_from_yaml
@@ -165,10 +164,10 @@ rules:
 
 
 def test_validate_strict_fails_on_story_conflicts(tmp_path, capsys):
-    from formc.validate import run_validate
+    from formc.cli import main
     project_from_yaml(tmp_path, DOMAIN, stories=TWO, config=config())
-    assert run_validate(Namespace(bot_dir=str(tmp_path), format="json", strict=False)) == 0
-    assert run_validate(Namespace(bot_dir=str(tmp_path), format="json", strict=True)) == 1
+    assert main(["validate", str(tmp_path), "--format", "json"]) == 0
+    assert main(["validate", str(tmp_path), "--format", "json", "--strict"]) == 1
     assert "F451" in capsys.readouterr().out
 
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from formc.cli import main
-from formc.validate import validate_bot
+from formc.api import validate_project as validate_bot
 from validate_fixtures import CONFIG, DOMAIN, NLU, RULES, line_of, write_bot
 
 
@@ -149,7 +149,7 @@ def test_f613_lookup_entry_in_two_entities(tmp_path):
 
 def test_f614_and_f615_reprompt_limit(tmp_path):
     from formc.reader import read_project
-    from formc.validate_project import check_project
+    from formc.check import check_rules as check_project
 
     project, _ = read_project(write_bot(tmp_path))
     notes = [(d.code, d.message) for d in check_project(project) if d.code in ("F614", "F615")]

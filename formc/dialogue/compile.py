@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import NamedTuple, Optional
 
 from .. import model
+from ..model import TWO_STAGE
 from ..errors import Reporter, Span
 from .control import build_control
 from .expand import applied, rule_keys, states_and_actions, story_events, unhappy_key
 from .machine import DialogueMachine
-from .memo_simple import memo_keys
 from .stories import compile_stories
 from .rules import DO_NOT_PREDICT_LOOP_ACTION, LOOP_WAS_INTERRUPTED, RuleKey
 from .state import SNIPPET, SNS, used_entities, key_json_length
 
-TWO_STAGE = "action_two_stage_fallback"
 
 
 def _span(span: Optional[Span]) -> str:
@@ -126,19 +125,14 @@ def compile_dialogue(project: model.Project):
     rule_table = tuple(RuleKey(k, learned[k][0], learned[k][1], learned[k][2], key_json_length(k))
                        for k in order)
     unhappy_table = tuple(RuleKey(k, v, "", "", key_json_length(k)) for k, v in unhappy.items())
-    policies = project.config.policies
     # issue #5: stories -> StoryMemo (+ F450/F451, hidden rule turns, story control states)
     story_memo, rule_table, story_states, story_transitions = compile_stories(
         project, rule_table, unhappy_table, used, loops, rep)
-    memo = memo_keys(project, loops, used, policies.max_history) \
-        if policies.has_memoization and not story_memo.nodes else ()
-    window = max([len(k.states) for k in rule_table + unhappy_table + memo] + [2, story_memo.window])
+    window = max([len(k.states) for k in rule_table + unhappy_table] + [2, story_memo.window])
     states, transitions = build_control(domain, per_rule)
     states, transitions = states + story_states, transitions + story_transitions
-    extra = {"memo_max_history": policies.max_history} if memo else {}
     machine = DialogueMachine(states=states, transitions=transitions, rule_keys=rule_table,
                               unhappy_keys=unhappy_table, loops=tuple(sorted(loops)), window=window,
-                              memo_keys=memo, extra=extra,
                               memo=story_memo if story_memo.nodes else None)
     return machine, rep.diagnostics
 

@@ -8,11 +8,10 @@ The engine itself runs on the rule tables; it reports the transition ids it take
 from __future__ import annotations
 
 from .. import model
+from ..model import LISTENING
 from .machine import ControlState, Transition
-from .state import SNIPPET, SNS
+from .state import SNS
 
-LISTENING = "listening"
-TWO_STAGE = "action_two_stage_fallback"
 
 
 def guard_of(state) -> dict:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from .. import model
+from ..model import LISTEN
 from .state import SNIPPET, SNS, DState, slots_substate, user_substate
 
-LISTEN = "action_listen"
 
 
 @dataclass(frozen=True)

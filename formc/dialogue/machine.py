@@ -50,7 +50,6 @@ class DialogueMachine:
     unhappy_keys: tuple = ()          # RuleKey whose action is a loop-unhappy-path marker
     loops: tuple = ()                 # action names that are loops (forms, two-stage fallback)
     window: int = 1                   # dialogue states the engine must keep (longest key)
-    memo_keys: tuple = ()             # RuleKey from stories (fallback memo, memo_simple)
     memo: Any = None                  # formc.dialogue.memo.StoryMemo when built (issue #5)
     version: int = 1
     extra: dict = field(default_factory=dict)
@@ -64,7 +63,7 @@ class DialogueMachine:
             "transitions": [t.to_json() for t in self.transitions],
             "rule_keys": [k.to_json() for k in self.rule_keys],
             "unhappy_keys": [k.to_json() for k in self.unhappy_keys],
-            "memo_keys": [k.to_json() for k in self.memo_keys],
+            "memo_keys": [],      # retired in format 1 (stories always build `memo`); kept for stable bytes
             **({"memo": self.memo.to_json()} if self.memo is not None else {}),
             "extra": self.extra,
         }
@@ -83,7 +82,6 @@ class DialogueMachine:
                               for t in d.get("transitions", ())),
             rule_keys=tuple(RuleKey.from_json(k) for k in d.get("rule_keys", ())),
             unhappy_keys=tuple(RuleKey.from_json(k) for k in d.get("unhappy_keys", ())),
-            memo_keys=tuple(RuleKey.from_json(k) for k in d.get("memo_keys", ())),
             loops=tuple(d.get("loops", ())),
             window=int(d.get("window", 1)),
             version=int(d.get("version", 1)),
@@ -97,10 +95,6 @@ class DialogueMachine:
     @cached_property
     def unhappy_index(self) -> RuleIndex:
         return RuleIndex(self.unhappy_keys)
-
-    @cached_property
-    def memo_index(self) -> dict:
-        return {k.states: k for k in self.memo_keys}
 
     @cached_property
     def transition_by_id(self) -> dict:

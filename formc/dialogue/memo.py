@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Optional
 
+from ..model import LISTEN
 from .state import SNS, DState
 
-LISTEN = "action_listen"
 MEMO_CONFIDENCE = 1.0
 
 
@@ -271,18 +271,3 @@ def _node_json(n: tuple) -> list:
     if action is None and not tid:
         return [parent, state]
     return [parent, state, action, story, span, tid]
-
-
-def story_prediction(engine: Any, s: Any, states: tuple) -> Any:
-    """The engine's memoization step: a Prediction when the stories know the next action."""
-    memo = getattr(engine.dialogue, "memo", None)
-    if memo is None or not memo.nodes or not getattr(engine.policies, "has_memoization", True):
-        return None
-    hit = memo.predict(states, s.window_complete, engine.dialogue.rule_index, engine.dialogue.rule_keys)
-    if hit is None or s.last_rejected == hit.action:      # a rejected action scores 0 (§5.8)
-        return None
-    from ..runtime.engine import Prediction
-
-    how = f"history cut after {hit.cut} state(s), " if hit.cut else ""
-    return Prediction(hit.action, memo.policy, MEMO_CONFIDENCE,
-                      why=f"story '{hit.story}' ({how}{hit.span})", transition=hit.transition or None)

@@ -24,7 +24,8 @@ from typing import Optional
 from .. import model
 from ..errors import Reporter
 from .control import guard_of
-from .expand import LISTEN, applied, states_and_actions, story_events
+from ..model import LISTEN
+from .expand import applied, states_and_actions, story_events
 from .machine import ControlState, Transition
 from .rules import DO_NOT_PREDICT_LOOP_ACTION, RuleIndex
 from .state import SNIPPET, SNS, DState, slots_substate

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter, defaultdict
+from typing import Optional
 
 import numpy as np
 
@@ -128,44 +129,30 @@ def evaluate_on(train: NluData, test: list, config: NluConfig, domain: Domain) -
     return report(truth, pred, conf, 0)
 
 
-def run_nlu_eval(args) -> int:
-    """`formc nlu-eval BOT_DIR [--folds N] [--test-file F] [--format json]` (CLI edge)."""
-    import json
-    import sys
-
-    from ..diagnostics import render_text
-    from ..errors import Reporter
+def evaluate_bot(bot_dir: str, folds: int = 5, test_file: Optional[str] = None) -> dict:
+    """`formc nlu-eval`: cross-validation on the bot's own examples (or a test file) -> the
+    report dict; raises FormcError when the bot or the test file cannot be read."""
+    from ..errors import Diagnostic, ERROR, FormcError, Reporter, Span
     from ..reader import read_project
     from ..yaml_loader import load_yaml_file
     from .reader import read_nlu_yaml
 
-    project, diagnostics = read_project(args.bot_dir)
+    project, diagnostics = read_project(bot_dir)
     if project is None or any(d.is_error for d in diagnostics):
-        print(render_text([d for d in diagnostics if d.is_error]), file=sys.stderr)
-        return 1
-    if args.test_file:
-        doc, more = load_yaml_file(args.test_file)
-        rep = Reporter(list(more))
-        data = NluData()
-        if isinstance(doc, dict) and doc.get("nlu") is not None:
-            data, found = read_nlu_yaml(doc["nlu"], args.test_file)
-            rep.extend(found)
-        if rep.has_errors or not data.examples:
-            print(render_text(rep.errors()) or f"{args.test_file}: no NLU examples found",
-                  file=sys.stderr)
-            return 1
-        result = evaluate_on(project.nlu, [(e.text, e.intent) for e in data.examples],
-                             project.config.nlu, project.domain)
-    else:
-        if args.folds < 2:
-            print("formc nlu-eval: --folds must be at least 2", file=sys.stderr)
-            return 2
-        result = cross_validate(project.nlu, project.config.nlu, project.domain, args.folds)
-    if args.format == "json":
-        print(json.dumps(result, indent=2, ensure_ascii=False))
-    else:
-        print(format_report(result))
-    return 0
+        raise FormcError([d for d in diagnostics if d.is_error])
+    if not test_file:
+        return cross_validate(project.nlu, project.config.nlu, project.domain, folds)
+    doc, more = load_yaml_file(test_file)
+    rep = Reporter(list(more))
+    data = NluData()
+    if isinstance(doc, dict) and doc.get("nlu") is not None:
+        data, found = read_nlu_yaml(doc["nlu"], test_file)
+        rep.extend(found)
+    if rep.has_errors or not data.examples:
+        raise FormcError(rep.errors() or [Diagnostic(ERROR, "F120", "no NLU examples found",
+                                                     Span(test_file))])
+    return evaluate_on(project.nlu, [(e.text, e.intent) for e in data.examples],
+                       project.config.nlu, project.domain)
 
 
 def format_report(rep: dict) -> str:

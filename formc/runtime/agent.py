@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .. import model
-from .engine import ActionReply, ActionRequest, Ctx, Engine, TurnInput
+from ..model import RASA_VERSION
+from .engine import Engine
+from .types import ActionReply, ActionRequest, Ctx, TurnInput
 from .session import Session
 from .tracker import domain_dict, tracker_state
 
 log = logging.getLogger("formc.runtime")
-RASA_VERSION = "3.6.21"
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Agent:
                  history_limit: int = 200) -> None:
         self.machine = machine
         self.rng = random.Random(seed)
-        self.engine = Engine(machine, self.rng)
+        self.engine = Engine(machine, self.rng, clock=time.perf_counter)
         self.history_limit = history_limit
         endpoint = getattr(getattr(machine, "endpoints", None), "action_endpoint", None)
         if action_client is None and endpoint is not None:

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Any, Optional
+from typing import Optional
 
 from .. import model
+from ..model import TWO_STAGE
 from ..dialogue.extract import coerce, extract_slots
 from . import events as E
-from .engine import LISTEN, SESSION_START, ActionReply, ActionRequest, ActionResult, Ctx, Prediction
-from .session import REWIND, Session
+from .session import Session
 from .tracker import applied_events, tracker_state
+from .types import (LISTEN, SESSION_START, ActionReply, ActionRequest, ActionResult, Ctx,
+                    EngineView, Prediction)
 
 log = logging.getLogger("formc.runtime")
 
-TWO_STAGE = "action_two_stage_fallback"
 NLU_FALLBACK = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"
 
@@ -32,7 +33,7 @@ def _responses():
 
 
 class Builtins:
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: EngineView) -> None:
         self.engine = engine
         self.domain: model.Domain = engine.domain
 

@@ -2,30 +2,31 @@
 
 `Engine.turn(session, TurnInput)` is a generator: it yields ActionRequest values whenever a
 custom action (action server) must run, is resumed with an ActionReply, and finally returns a
-TurnOutput. No clock, no network, no randomness besides the seeded rng handed in: the agent
-(formc.runtime.agent) drives it and does all I/O. This module is the only place transitions
+TurnOutput. No clock of its own (the agent hands one in for the trace's stage timings), no
+network, no randomness besides the seeded rng handed in: the agent (formc.runtime.agent)
+drives it and does all I/O. This module is the only place transitions
 fire: apply() updates the session for each logged event, predict() picks the next action.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass, field
-from typing import Any, Generator, Optional
+from typing import Any, Callable, Generator, Optional
 
 from .. import model
-from ..dialogue.extract import coerce, extract_slots
+from ..dialogue.extract import coerce
 from ..dialogue.rules import DO_NOT_PREDICT_LOOP_ACTION, LOOP_WAS_INTERRUPTED
 from ..dialogue.state import DState, slots_substate, used_entities, user_substate
 from . import events as E
-from .tracker import event_stamp, user_message
+from .builtins import Builtins
+from .policies import story_prediction
 from .session import REWIND, Session
+from .tracker import event_stamp, user_message
+from .types import (LISTEN, SESSION_START, ActionReply, ActionRequest, Ctx, Prediction, TurnInput,
+                    TurnOutput)
 
 log = logging.getLogger("formc.runtime")
 
-LISTEN = "action_listen"
-SESSION_START = "action_session_start"
 MAX_NUMBER_OF_PREDICTIONS = 10     # Rasa's circuit breaker: actions since the last action_listen
 MAX_SNAPSHOTS = 4
 
@@ -44,75 +45,10 @@ def _shift_anchor_depths(s: Session) -> None:
             s.snapshots[i] = dict(snap, anchor=dict(anchor, depth=max(0, anchor["depth"] - 1)))
 
 
-@dataclass
-class ActionRequest:
-    """Run custom action `name` on the action server with this tracker (§10.1)."""
-
-    name: str
-    tracker: dict
-    purpose: str = "action"           # action | validate | mapping | ask | session_start
-
-
-@dataclass
-class ActionReply:
-    events: list = field(default_factory=list)
-    responses: list = field(default_factory=list)
-    rejected: bool = False
-    error: Optional[str] = None
-
-
-@dataclass
-class TurnInput:
-    kind: str                          # message | external | reminder | log_only
-    parse: Optional[dict]              # /model/parse dict; None: message dropped
-    now: float
-    input_channel: Optional[str] = "rest"
-    metadata: Optional[dict] = None
-    message_id: Optional[str] = None
-
-
-@dataclass
-class Prediction:
-    action: str
-    policy: Optional[str] = "RulePolicy"
-    confidence: Optional[float] = 1.0
-    events: list = field(default_factory=list)
-    why: str = ""
-    transition: Optional[str] = None
-    hide_rule_turn: bool = False      # RulePolicy predicted it from a rule no story shows
-
-
-@dataclass
-class ActionResult:
-    events: list = field(default_factory=list)
-    rejected: bool = False
-    manual_rejected: bool = False
-    failed: Optional[str] = None
-    transitions: list = field(default_factory=list)
-
-
-@dataclass
-class TurnOutput:
-    messages: list = field(default_factory=list)
-    events: list = field(default_factory=list)
-    trace: list = field(default_factory=list)
-    transitions: list = field(default_factory=list)
-
-
-class Ctx:
-    """Per-turn accumulator (events of this turn, bot messages, trace)."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-        self.out = TurnOutput()
-
-    def ts(self) -> float:
-        return self.now
-
-
 class Engine:
-    def __init__(self, machine: Any, rng: Any) -> None:
+    def __init__(self, machine: Any, rng: Any, clock: Callable[[], float] = lambda: 0.0) -> None:
         self.machine = machine
+        self.clock = clock      # for the trace's stage timings; the agent hands in a real one
         self.domain: model.Domain = machine.domain
         self.dialogue = machine.dialogue
         self.policies: model.PolicyConfig = machine.config.policies
@@ -134,7 +70,6 @@ class Engine:
         self.hidden_loop_listens = set(memo.hidden_loop_listens) if memo else set()
         self.hidden_defaults = set(memo.hidden_defaults) if memo else set()
         self.window = max(1, self.dialogue.window)
-        from .builtins import Builtins
         self.builtins = Builtins(self)
 
     # ------------------------------------------------------------------------- sessions
@@ -407,22 +342,11 @@ class Engine:
                                    why="no story matches and there is no RulePolicy")
 
     def _story_prediction(self, s: Session, states: tuple, extra: list) -> Optional[Prediction]:
-        """MemoizationPolicy: the StoryMemo (issue #5) when built, else the simple exact table."""
-        memo = getattr(self.dialogue, "memo", None)
-        if memo is not None and getattr(memo, "nodes", ()):
-            from ..dialogue.memo import story_prediction
-            pred = story_prediction(self, s, states)
-            if pred is not None and extra:
-                pred.events = list(extra)
-            return pred
-        if self.dialogue.memo_keys:
-            from ..dialogue.memo_simple import memo_lookup
-            hit = memo_lookup(self.dialogue.memo_index, states, s.window_complete,
-                              self.dialogue.extra.get("memo_max_history"))
-            if hit is not None and hit.action != s.last_rejected:
-                return Prediction(hit.action, "MemoizationPolicy", 1.0, extra,
-                                  f"story '{hit.rule}' ({hit.span})")
-        return None
+        """MemoizationPolicy over the compiled StoryMemo (formc.runtime.policies)."""
+        pred = story_prediction(self.dialogue, self.policies, s, states)
+        if pred is not None and extra:
+            pred.events = list(extra)
+        return pred
 
     def _form_transition(self, s: Session) -> Optional[str]:
         requested = s.slots.get("requested_slot")
@@ -434,7 +358,7 @@ class Engine:
     def turn(self, s: Session, inp: TurnInput) -> Generator[ActionRequest, ActionReply, TurnOutput]:
         ctx = Ctx(inp.now)
         s.turns += 1
-        started = time.perf_counter()
+        started = self.clock()
         if inp.parse is None:
             return ctx.out
         if inp.kind in ("message", "log_only", "external") and (not s.started or self.expired(s, inp.now)):
@@ -449,13 +373,13 @@ class Engine:
         parse["metadata"] = metadata          # Rasa keeps the message metadata in parse_data too
         self.apply(s, E.user(text, parse, ctx.ts(), inp.input_channel,
                              inp.message_id, metadata), ctx)
-        t_extract = time.perf_counter()
+        t_extract = self.clock()
         yield from self.builtins.extract(s, ctx)
-        ctx.out.trace.append({"stage": "extract_slots", "ms": round((time.perf_counter() - t_extract) * 1e3, 3)})
+        ctx.out.trace.append({"stage": "extract_slots", "ms": round((self.clock() - t_extract) * 1e3, 3)})
         if inp.kind == "log_only" or not self._handles_message(s):
             return ctx.out
         yield from self.predict_loop(s, ctx)
-        ctx.out.trace.append({"stage": "turn", "ms": round((time.perf_counter() - started) * 1e3, 3)})
+        ctx.out.trace.append({"stage": "turn", "ms": round((self.clock() - started) * 1e3, 3)})
         return ctx.out
 
     @staticmethod
@@ -466,13 +390,13 @@ class Engine:
 
     def predict_loop(self, s: Session, ctx: Ctx) -> Generator[ActionRequest, ActionReply, None]:
         while s.actions_since_listen < MAX_NUMBER_OF_PREDICTIONS and self._handles_message(s):
-            t0 = time.perf_counter()
+            t0 = self.clock()
             pred = self.predict(s)
-            t1 = time.perf_counter()
+            t1 = self.clock()
             if pred.policy == "followup_action" and s.followups:
                 s.followups.pop(0)
             result = yield from self.builtins.run(s, pred, ctx)
-            t2 = time.perf_counter()
+            t2 = self.clock()
             ctx.out.trace.append({"action": pred.action, "why": pred.why, "policy": pred.policy,
                                   "rejected": result.rejected or result.manual_rejected,
                                   "predict_ms": round((t1 - t0) * 1e3, 3),

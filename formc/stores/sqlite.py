@@ -25,7 +25,7 @@ import threading
 import time
 from typing import Any, Optional
 
-from ..locks import FileRangeLock
+from .locks import FileRangeLock
 from .base import SAME, ConversationStore, StoreError, decode, encode
 
 log = logging.getLogger("formc.store")

@@ -8,7 +8,7 @@ often it asked, and `action_refuse` always rejects (HTTP 400). Deterministic.
 from __future__ import annotations
 
 from rasa_sdk import Action, FormValidationAction
-from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.interfaces import ActionExecutionRejection
 
 

@@ -8,10 +8,9 @@ the machine. Exit code 0 whether or not anything changed (like `git diff` withou
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
-from .artifact import to_data
+from ..artifact import to_data
 
 SECTIONS = ("states", "transitions", "intents", "entities", "slots", "forms", "responses",
             "actions", "nlu")
@@ -127,17 +126,3 @@ def format_diff(result: dict, old_name: str = "old", new_name: str = "new") -> s
                     continue
                 lines.append(f"      {field}: {_short(change['old'])} -> {_short(change['new'])}")
     return "\n".join(lines)
-
-
-def run_diff(args) -> int:
-    """`formc diff OLD NEW [--format json]`: prints the differences; exit 0."""
-    from .cli import _load
-
-    old, new = _load(args.old), _load(args.new)
-    result = diff_machines(old, new)
-    if getattr(args, "format", "human") == "json":
-        print(json.dumps({"old": args.old, "new": args.new, "identical": is_empty(result),
-                          **result}, indent=2, ensure_ascii=False, sort_keys=True))
-    else:
-        print(format_diff(result, args.old, args.new), file=sys.stdout)
-    return 0

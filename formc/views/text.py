@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .graph_view import describe_guard
+from .graph import describe_guard
 
 
 def format_machine(machine: Any) -> str:

@@ -10,13 +10,11 @@ transitions are grey and dashed, and taken ones show their count.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from typing import Optional
 
-from .graph_view import (View, ViewEdge, build_view, dom_id, edge_label, filter_view, find_state)
+from .graph import (View, ViewEdge, build_view, dom_id, edge_label, filter_view, find_state)
 
 FORMATS = ("dot", "svg", "png")
 FORM_FILL = "#eef4ff"
@@ -180,40 +178,26 @@ def graph_dot(machine, form: Optional[str] = None, state: Optional[str] = None,
     return to_dot(filter_view(view, form, state), coverage)
 
 
-def run_graph(args) -> int:
-    """`formc graph MACHINE -o FILE.{dot,svg,png}`: returns the exit code."""
-    from .cli import _load
-
-    output = args.output
-    fmt = os.path.splitext(output)[1].lstrip(".").lower()
+def draw(machine, fmt: str, form: Optional[str] = None, state: Optional[str] = None,
+         coverage_file: Optional[str] = None) -> bytes:
+    """`formc graph`: the machine as the bytes of a .dot, .svg or .png file; raises ValueError
+    with a message for the user (unknown format, no Graphviz, unknown state, bad coverage file)."""
     if fmt not in FORMATS:
-        print(f"formc graph: cannot tell the format of '{output}'; use a .dot, .svg or .png file",
-              file=sys.stderr)
-        return 2
+        raise ValueError(f"cannot draw a '.{fmt}' file; use a .dot, .svg or .png file")
     if fmt != "dot" and dot_available() is None:
-        print(f"formc graph: Graphviz 'dot' is not installed, so {output} cannot be drawn; install "
-              "it (Debian: apt-get install graphviz) or write a .dot file instead", file=sys.stderr)
-        return 1
+        raise ValueError(f"Graphviz 'dot' is not installed, so a .{fmt} file cannot be drawn; "
+                         "install it (Debian: apt-get install graphviz) or write a .dot file instead")
     coverage = None
-    if getattr(args, "coverage", None):
+    if coverage_file:
         try:
-            with open(args.coverage, encoding="utf-8") as handle:
+            with open(coverage_file, encoding="utf-8") as handle:
                 coverage = coverage_counts(json.load(handle))
         except (OSError, ValueError) as exc:
-            print(f"formc graph: cannot read coverage file {args.coverage}: {exc}", file=sys.stderr)
-            return 1
-    machine = _load(args.machine)
+            raise ValueError(f"cannot read coverage file {coverage_file}: {exc}") from None
+    text = graph_dot(machine, form, state, coverage)
+    if fmt == "dot":
+        return text.encode("utf-8")
     try:
-        text = graph_dot(machine, getattr(args, "form", None), getattr(args, "state", None), coverage)
-    except ValueError as exc:
-        print(f"formc graph: {exc}", file=sys.stderr)
-        return 1
-    try:
-        data = text.encode("utf-8") if fmt == "dot" else render(text, fmt)
+        return render(text, fmt)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
-        print(f"formc graph: {exc}", file=sys.stderr)
-        return 1
-    with open(output, "wb") as handle:
-        handle.write(data)
-    print(f"wrote {output} ({len(data):,} bytes)")
-    return 0
+        raise ValueError(str(exc)) from None

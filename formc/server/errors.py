@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-RASA_VERSION = "3.6.21"
+from ..model import RASA_VERSION
 MIN_COMPATIBLE_VERSION = "3.5.0"
 
 
@@ -82,7 +82,7 @@ def parse_json_value(body: bytes, example: str) -> Any:
 
 def event_problem(event: Any) -> Optional[str]:
     """What makes a posted event invalid (Rasa's event schema, §8.1), or None."""
-    from .runtime.events import EVENT_TYPES
+    from ..runtime.events import EVENT_TYPES
     if not isinstance(event, dict):
         return f"is {_json_type(event)}, not an event object"
     kind = event.get("event")

@@ -26,10 +26,10 @@ rule conflicts by the same compiler (F406). F601, F602, F605 and F607 are theref
 from __future__ import annotations
 
 import os
-from typing import Iterable, Iterator
+from typing import Iterator
 
-from . import model
-from .errors import INFO, Diagnostic, Reporter, Span
+from .. import model
+from ..errors import INFO, Diagnostic, Reporter, Span, did_you_mean as _did_you_mean
 
 MIN_EXAMPLES = 2          # Rasa's own threshold: "Minimum is 2, training may fail"
 PLACEHOLDER_ASSISTANT_ID = "placeholder_default"
@@ -37,7 +37,7 @@ PLACEHOLDER_ASSISTANT_ID = "placeholder_default"
 BUILTIN_RESPONSES = ("utter_default", "utter_ask_rephrase", "utter_restart", "utter_back")
 
 
-def check_project(project: model.Project) -> list[Diagnostic]:
+def check_rules(project: model.Project) -> list[Diagnostic]:
     """Entry point: every F6xx project rule; returns the findings."""
     rep = Reporter()
     for rule in (intents_without_examples, repeated_examples, unused_intents, unused_responses,
@@ -45,13 +45,6 @@ def check_project(project: model.Project) -> list[Diagnostic]:
                  lookup_collisions, reprompt_limits, rule_policy_needed):
         rule(project, rep)
     return rep.diagnostics
-
-
-def _did_you_mean(name: str, options: Iterable[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, sorted(options), n=1)
-    return f"did you mean '{close[0]}'?" if close else ""
 
 
 def _info(rep: Reporter, code: str, message: str, span, hint: str = "") -> None:
@@ -171,7 +164,7 @@ def unused_responses(project: model.Project, rep: Reporter) -> None:
 
 
 def config_keys(project: model.Project, rep: Reporter) -> None:
-    from .yaml_loader import load_yaml_file
+    from ..yaml_loader import load_yaml_file
 
     path = next((os.path.join(project.root, n) for n in ("config.yml", "config.yaml")
                  if os.path.exists(os.path.join(project.root, n))), None)

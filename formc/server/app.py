@@ -23,11 +23,13 @@ from urllib.parse import unquote
 from sanic import Sanic, response
 from sanic.exceptions import SanicException
 
-from . import __version__
-from .server_errors import (MIN_COMPATIBLE_VERSION, RASA_VERSION, ApiError, bad_request,
+from .. import __version__
+from ..api import load
+from ..model import RASA_VERSION
+from .errors import (MIN_COMPATIBLE_VERSION, ApiError, bad_request,
                             error_body, event_problem, field, parse_json_object, parse_json_value)
-from .server_turns import Bot, Conversations
-from .stores import StoreError, open_store
+from ..stores import StoreError, open_store
+from .turns import Bot, Conversations
 
 log = logging.getLogger("formc.server")
 _app_ids = itertools.count(1)
@@ -51,15 +53,7 @@ def _load_machine(machine: Any) -> tuple[Any, str]:
     if not isinstance(machine, (str, os.PathLike)):
         return machine, getattr(machine, "name", "<machine>")
     path = os.fspath(machine)
-    if os.path.isdir(path):
-        from .compiler import compile_project
-        from .errors import FormcError
-        compiled, diagnostics = compile_project(path)
-        if compiled is None:
-            raise FormcError([d for d in diagnostics if d.is_error])
-        return compiled, path
-    from .artifact import load_machine
-    return load_machine(path), path
+    return load(path), path
 
 
 def _json(data: Any, status: int = 200, headers: Optional[dict] = None):
@@ -373,7 +367,7 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
         path = field(body, "model_file", (str,), required=True)
         if not os.path.exists(path):
             raise bad_request(f"model_file {path!r} does not exist on the server.", field="model_file")
-        from .errors import FormcError
+        from ..errors import FormcError
         try:
             loaded_, path_ = _load_machine(path)
         except FormcError as e:
@@ -413,7 +407,7 @@ def _freeze_heap() -> None:
 
 
 def _rest_messages(messages: list, recipient_id: str) -> list:
-    from .runtime.responses import to_rest_messages
+    from ..runtime.responses import to_rest_messages
     out: list = []
     for message in messages or ():
         out.extend(to_rest_messages(message, recipient_id))
@@ -421,7 +415,7 @@ def _rest_messages(messages: list, recipient_id: str) -> list:
 
 
 def _domain_dict(machine: Any) -> dict:
-    from .runtime.tracker import domain_dict
+    from ..runtime.tracker import domain_dict
     return domain_dict(machine.domain)
 
 
@@ -441,8 +435,8 @@ def _setup_logging(debug: bool) -> None:
 
 def serve_command(args) -> int:
     """`formc serve`: validate everything in the main process, then serve: in this process, or
-    in `--workers N` forked processes (formc.serve_workers)."""
-    from .serve_workers import bind_listener, run_workers
+    in `--workers N` forked processes (formc.server.workers)."""
+    from .workers import bind_listener, run_workers
 
     store_url = args.store
     if getattr(args, "record_exp", None):

@@ -1,6 +1,6 @@
 """`formc test BOT_DIR --live`: test stories run as real conversations (Agent + action server) -> diff, exit code.
 
-Unlike replay mode (formc.testing), nothing in the story is applied by hand: each user step is
+Unlike replay mode (formc.testing.replay), nothing in the story is applied by hand: each user step is
 sent to a formc Agent (its text through formc's NLU; an intent-only step as parse data built
 from its intent/entities; an `EXTERNAL_*` intent-only step fires the pending reminder with that
 intent, else goes through trigger_intent), the bot runs whatever it predicts (custom actions on
@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from typing import Any, Optional
 
-from . import model
-from .dialogue.expand import _alternatives, step_entities
-from .testing import _load, _selected, report_story
+from .. import model
+from ..dialogue.expand import _alternatives, step_entities
+from . import TestReport
+from .replay import _load, _selected, report_story
 
 NOT_STORY_ACTIONS = frozenset({"action_listen", "action_session_start", "action_extract_slots"})
 
@@ -242,20 +242,21 @@ def _show(step: Any) -> str:
 
 def _client(machine: Any, endpoints: Optional[str], action_url: Optional[str]) -> Any:
     if action_url:
-        from .runtime.action_client import ActionClient
+        from ..runtime.action_client import ActionClient
         return ActionClient(model.ActionEndpoint(url=action_url))
     if endpoints:
-        from .server_turns import _action_client
+        from ..server.turns import _action_client
         return _action_client(machine, endpoints)
     endpoint = getattr(machine.endpoints, "action_endpoint", None)
     if endpoint is None:
         return None
-    from .runtime.action_client import ActionClient
+    from ..runtime.action_client import ActionClient
     return ActionClient(endpoint)
 
 
-async def _run_all(machine: Any, stories: list, client: Any, fail_on_nlu: bool, out) -> tuple[int, int]:
-    from .runtime.agent import Agent
+async def _run_all(machine: Any, stories: list, client: Any, fail_on_nlu: bool,
+                   out: list) -> tuple[int, int]:
+    from ..runtime.agent import Agent
     recording = RecordingClient(client) if client is not None else None
     passed = failed = 0
     try:
@@ -276,20 +277,19 @@ async def _run_all(machine: Any, stories: list, client: Any, fail_on_nlu: bool, 
 
 
 def run_live_tests(bot_dir: str, test_files: tuple = (), endpoints: Optional[str] = None,
-                   action_url: Optional[str] = None, fail_on_nlu: bool = False, out=None) -> int:
-    out = out or sys.stdout
+                   action_url: Optional[str] = None, fail_on_nlu: bool = False) -> TestReport:
+    """`formc test --live`: each test story as a real conversation; the report."""
+    out: list = []
     machine, project, diagnostics = _load(bot_dir, tuple(test_files))
     if machine is None or project is None:
         for d in diagnostics:
             if d.is_error:
-                print(d.render(), file=out)
-        print("0 passed, 1 failed", file=out)
-        return 1
+                out.append(d.render())
+        return TestReport(out, 0, 1)
     client = _client(machine, endpoints, action_url)
     if client is None and any(a.name for a in machine.domain.actions):
-        print("note: no action endpoint (--action-url / --endpoints / endpoints.yml): "
-              "custom actions will fail", file=out)
+        out.append("note: no action endpoint (--action-url / --endpoints / endpoints.yml): "
+                   "custom actions will fail")
     stories = _selected(project, tuple(test_files))
     passed, failed = asyncio.run(_run_all(machine, stories, client, fail_on_nlu, out))
-    print(f"{passed} passed, {failed} failed", file=out)
-    return 1 if failed else 0
+    return TestReport(out, passed, failed)

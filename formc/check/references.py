@@ -7,15 +7,14 @@ the dialogue compiler (F4xx), which knows their expansion.
 from __future__ import annotations
 
 import re
-from typing import Iterable
 
-from . import model
-from .errors import Diagnostic, Reporter
+from .. import model
+from ..errors import Diagnostic, Reporter, did_you_mean as _did_you_mean
 
 _PLACEHOLDER = re.compile(r"(?<!\{)\{([^{}\n]+)\}(?!\})")
 
 
-def check_project(project: model.Project) -> list[Diagnostic]:
+def check_references(project: model.Project) -> list[Diagnostic]:
     """Entry point: every cross-reference check; returns all findings."""
     rep = Reporter()
     for rule in (form_slots_exist, mapping_conditions, mapping_references, ignored_intents_exist,
@@ -23,13 +22,6 @@ def check_project(project: model.Project) -> list[Diagnostic]:
                  duplicate_names):
         rule(project, rep)
     return rep.diagnostics
-
-
-def _did_you_mean(name: str, options: Iterable[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, list(options), n=1)
-    return f"did you mean '{close[0]}'?" if close else ""
 
 
 def form_slots_exist(project: model.Project, rep: Reporter) -> None:

@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 
 from sanic import response
 
-from .graph_view import build_view, dom_id, edge_label
+from ..views.graph import build_view, dom_id, edge_label
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 STATIC_TYPES = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; charset=utf-8"}
@@ -41,7 +41,7 @@ def register_chat_routes(app: Any, machine_getter: Callable[[], Any],
     """Adds the chat page to a Sanic app. `machine_getter()` returns the machine being served
     now (it may be swapped by PUT /model). With `auth_token`, the graph endpoints want
     ?token= like the HTTP API; the page forwards the token from its own URL."""
-    from .graph import dot_available, graph_dot, render
+    from ..views.dot import dot_available, graph_dot, render
 
     svg_cache: dict[str, bytes] = {}
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
-LISTENING = "listening"
+from ..model import LISTENING
 
 
 @dataclass(frozen=True)

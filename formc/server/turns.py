@@ -15,7 +15,7 @@ import logging
 import time
 from typing import Any, Awaitable, Callable, Optional
 
-from .stores import ConversationStore
+from ..stores import ConversationStore
 
 log = logging.getLogger("formc.turns")
 
@@ -24,7 +24,7 @@ class Bot:
     """The machine being served and its agent; replaced as a whole by PUT /model."""
 
     def __init__(self, machine: Any, path: str, endpoints_path: Optional[str] = None) -> None:
-        from .runtime.agent import Agent
+        from ..runtime.agent import Agent
         self.machine = machine
         self.path = path
         self.endpoints_path = endpoints_path
@@ -37,10 +37,10 @@ def _action_client(machine: Any, endpoints_path: Optional[str]) -> Any:
     """None lets the agent build its client from the machine's compiled endpoints."""
     if not endpoints_path:
         return None
-    from .errors import FormcError, Reporter
-    from .reader.config import read_endpoints
-    from .runtime.action_client import ActionClient
-    from .yaml_loader import load_yaml_file
+    from ..errors import FormcError, Reporter
+    from ..reader.config import read_endpoints
+    from ..runtime.action_client import ActionClient
+    from ..yaml_loader import load_yaml_file
     doc, diagnostics = load_yaml_file(endpoints_path)
     rep = Reporter()
     endpoints = read_endpoints(doc, endpoints_path, rep)
@@ -89,7 +89,7 @@ class Conversations:
     def _session(self, bot: Bot, sender_id: str, record: Optional[dict],
                  logs: Optional[dict]) -> Any:
         """The stored session, its event history taken from the `events` log."""
-        from .runtime.agent import Session
+        from ..runtime.agent import Session
         if not record:
             return None
         data = record["session"]

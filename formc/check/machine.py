@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from . import model
-from .errors import Reporter, Span
-from .graph_view import LISTENING
+from .. import model
+from ..errors import Reporter, Span
+from ..model import LISTENING
 
 
 def check_machine(machine: Any, project: Optional[model.Project] = None) -> list:

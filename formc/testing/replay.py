@@ -12,22 +12,25 @@ from __future__ import annotations
 
 import json
 import os
-import sys
+import random
 import time
 from typing import Any, Optional
 
-from . import model
-from .dialogue.expand import _alternatives, _entity_slot_events, step_entities
-from .runtime import events as E
-from .runtime.engine import LISTEN, Ctx, Engine
+from .. import model
+from ..dialogue.expand import _alternatives, _entity_slot_events, step_entities
+from ..model import LISTEN
+from ..runtime import events as E
+from ..runtime.engine import Engine
+from ..runtime.types import Ctx
+from . import TestReport
 
 
 def _load(bot_dir: str, test_files: tuple) -> tuple[Any, Optional[model.Project], list]:
-    from .reader import read_project
+    from ..reader import read_project
     project, diagnostics = read_project(bot_dir, extra_test_paths=tuple(test_files))
     if project is None or any(d.is_error for d in diagnostics):
         return None, project, diagnostics
-    from .compiler import build_machine
+    from ..api import build_machine
     machine, more = build_machine(project)
     return machine, project, diagnostics + more
 
@@ -130,30 +133,29 @@ class StoryRun:
         engine.apply(s, E.action(expected, ctx.ts(), pred.policy, pred.confidence))
 
 
-def report_story(story, variant: int, run, fail_on_nlu: bool, nlu_marker: str, out) -> bool:
-    """Print one story's outcome (a diff when it failed); True when it passed."""
+def report_story(story, variant: int, run, fail_on_nlu: bool, nlu_marker: str, out: list) -> bool:
+    """Add one story's outcome to `out` (a diff when it failed); True when it passed."""
     label = story.name + (f" (variant {variant + 1})" if variant else "")
     if run.failed or (fail_on_nlu and run.nlu_mismatch):
-        print(f"FAILED {label} ({story.span})", file=out)
-        print("\n".join(run.lines), file=out)
+        out.append(f"FAILED {label} ({story.span})")
+        out.extend(run.lines)
         return False
     if run.nlu_mismatch:
-        print(f"NLU differs in {label}:\n" + "\n".join(l for l in run.lines if nlu_marker in l),
-              file=out)
+        out.append(f"NLU differs in {label}:")
+        out.extend(line for line in run.lines if nlu_marker in line)
     return True
 
 
 def run_tests(bot_dir: str, test_files: tuple = (), coverage: bool = False,
-              json_out: Optional[str] = None, fail_on_nlu: bool = False, out=None) -> int:
-    out = out or sys.stdout
+              json_out: Optional[str] = None, fail_on_nlu: bool = False) -> TestReport:
+    """`formc test` in replay mode (as `rasa test`): the report, one line per finding."""
+    out: list = []
     machine, project, diagnostics = _load(bot_dir, tuple(test_files))
     errors = [d for d in diagnostics if d.is_error]
     if machine is None or project is None:
         for d in errors:
-            print(d.render(), file=out)
-        print("0 passed, 1 failed", file=out)
-        return 1
-    import random
+            out.append(d.render())
+        return TestReport(out, 0, 1)
     engine = Engine(machine, random.Random(0))
     nlu = machine.nlu if machine.nlu_data else None   # steps with only an intent need no NLU
     passed = failed = actions = correct = 0
@@ -171,22 +173,21 @@ def run_tests(bot_dir: str, test_files: tuple = (), coverage: bool = False,
     if coverage:
         _report_coverage(machine, taken, json_out, out)
     if actions:
-        print(f"actions: {correct}/{actions} predicted correctly ({correct / actions:.3f})", file=out)
-    print(f"{passed} passed, {failed} failed", file=out)
-    return 1 if failed else 0
+        out.append(f"actions: {correct}/{actions} predicted correctly ({correct / actions:.3f})")
+    return TestReport(out, passed, failed)
 
 
-def _report_coverage(machine: Any, taken: set, json_out: Optional[str], out) -> None:
+def _report_coverage(machine: Any, taken: set, json_out: Optional[str], out: list) -> None:
     transitions = machine.dialogue.transitions
     ids = [t.id for t in transitions]
     used = [i for i in ids if i in taken]
     never = [t for t in transitions if t.id not in taken]
     states_used = {machine.dialogue.transition_by_id[i].source for i in used} | \
                   {machine.dialogue.transition_by_id[i].target for i in used}
-    print(f"coverage: {len(used)}/{len(ids)} transitions, {len(states_used)}/"
-          f"{len(machine.dialogue.states)} states", file=out)
+    out.append(f"coverage: {len(used)}/{len(ids)} transitions, {len(states_used)}/"
+               f"{len(machine.dialogue.states)} states")
     for t in never:
-        print(f"  never taken: {t.id}  {t.why}" + (f"  ({t.span})" if t.span else ""), file=out)
+        out.append(f"  never taken: {t.id}  {t.why}" + (f"  ({t.span})" if t.span else ""))
     if json_out:
         with open(json_out, "w", encoding="utf-8") as handle:
             json.dump({"transitions_total": len(ids), "transitions_taken": sorted(used),

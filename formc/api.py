@@ -1,0 +1,103 @@
+"""The public entry points: bot dir -> Machine (compile), -> diagnostics (validate), path -> Machine (load).
+
+Never prints: every function returns data or raises FormcError; the CLI renders.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Optional
+
+from .artifact import load_machine
+from .check import check_machine, check_references, check_rules
+from .diagnostics import sort_key
+from .dialogue.compile import compile_dialogue
+from .errors import Diagnostic, FormcError
+from .gcpause import gc_paused
+from .machine import Machine
+from .model import Project
+from .nlu.compile import choose_scorer, compile_nlu
+from .reader import read_project
+
+__all__ = ["build_machine", "compile_project", "load", "validate_project"]
+
+
+def build_machine(project: Project) -> tuple[Optional[Machine], list[Diagnostic]]:
+    """Project model -> Machine; None when any stage reported an error."""
+    diagnostics = check_references(project)
+    nlu_data, nlu_diagnostics = compile_nlu(project.nlu, project.config.nlu, project.domain)
+    dialogue, dialogue_diagnostics = compile_dialogue(project)
+    diagnostics += nlu_diagnostics + dialogue_diagnostics
+    if any(d.is_error for d in diagnostics):
+        return None, diagnostics
+    name = os.path.basename(os.path.abspath(project.root).rstrip(os.sep))
+    machine = Machine(name=name, digest=project.digest, domain=project.domain,
+                      config=project.config, endpoints=project.endpoints, nlu_data=nlu_data,
+                      dialogue=dialogue)
+    return machine, diagnostics
+
+
+@gc_paused
+def compile_project(bot_dir: str) -> tuple[Optional[Machine], list[Diagnostic]]:
+    """A bot directory -> (Machine or None, every diagnostic found on the way)."""
+    project, diagnostics = read_project(bot_dir)
+    if project is None or any(d.is_error for d in diagnostics):
+        if project is not None:  # report cross-reference mistakes in the same run
+            diagnostics = diagnostics + check_references(project)
+        return None, diagnostics
+    machine, more = build_machine(project)
+    return machine, diagnostics + more
+
+
+def load(path: str) -> Machine:
+    """A `.fsm` file, or a bot directory compiled on the fly; raises FormcError (with every
+    error found) when the bot does not compile or the file is not a machine."""
+    if os.path.isdir(path):
+        machine, diagnostics = compile_project(path)
+        if machine is None:
+            raise FormcError([d for d in diagnostics if d.is_error])
+        return machine
+    return load_machine(path)
+
+
+def validate_project(bot_dir: str) -> list[Diagnostic]:
+    """`formc validate`: a bot directory -> sorted, de-duplicated diagnostics of every check
+    (reader, cross-references, project rules, compiler, machine rules); never raises on bad input."""
+    project, diagnostics = read_project(bot_dir)
+    diagnostics = list(diagnostics)
+    if project is None:
+        return _unique(diagnostics)
+    diagnostics += check_rules(project)
+    if any(d.is_error for d in diagnostics):
+        # A build would stop here; still report the cross-reference mistakes in the same run.
+        return _unique(diagnostics + check_references(project))
+    machine, more = _build_untrained(project)
+    diagnostics += more
+    if machine is not None:
+        diagnostics += check_machine(machine, project)
+    return _unique(diagnostics)
+
+
+def _build_untrained(project: Project) -> tuple[Optional[Machine], list[Diagnostic]]:
+    """build_machine with a training-free intent scorer (tfidf): validation needs the NLU's
+    findings (bad regexes, synonym clashes, ...) but not its weights, and a pre-commit hook
+    cannot wait for logistic regression to converge."""
+    nlu = project.config.nlu
+    fast = {"logreg_max_cost": 0}
+    if choose_scorer(nlu) == "logreg":
+        fast["intent_scorer"] = "tfidf"
+    project = replace(project, config=replace(project.config, nlu=replace(nlu, **fast)))
+    machine, diagnostics = build_machine(project)
+    # F313 says "too large for logreg, using tfidf": true here only because we asked for it.
+    return machine, [d for d in diagnostics if d.code != "F313"]
+
+
+def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen, out = set(), []
+    for d in sorted(diagnostics, key=sort_key):
+        key = (d.severity, d.code, d.message, d.span)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out

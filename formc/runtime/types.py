@@ -1,0 +1,94 @@
+"""The engine's value types: action requests/replies, turn input/output, predictions, Ctx."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional, Protocol
+
+from ..model import LISTEN, SESSION_START  # noqa: F401 - re-exported: the engine's vocabulary
+
+
+@dataclass
+class ActionRequest:
+    """Run custom action `name` on the action server with this tracker (§10.1)."""
+
+    name: str
+    tracker: dict
+    purpose: str = "action"           # action | validate | mapping | ask | session_start
+
+
+@dataclass
+class ActionReply:
+    events: list = field(default_factory=list)
+    responses: list = field(default_factory=list)
+    rejected: bool = False
+    error: Optional[str] = None
+
+
+@dataclass
+class TurnInput:
+    kind: str                          # message | external | reminder | log_only
+    parse: Optional[dict]              # /model/parse dict; None: message dropped
+    now: float
+    input_channel: Optional[str] = "rest"
+    metadata: Optional[dict] = None
+    message_id: Optional[str] = None
+
+
+@dataclass
+class Prediction:
+    action: str
+    policy: Optional[str] = "RulePolicy"
+    confidence: Optional[float] = 1.0
+    events: list = field(default_factory=list)
+    why: str = ""
+    transition: Optional[str] = None
+    hide_rule_turn: bool = False      # RulePolicy predicted it from a rule no story shows
+
+
+@dataclass
+class ActionResult:
+    events: list = field(default_factory=list)
+    rejected: bool = False
+    manual_rejected: bool = False
+    failed: Optional[str] = None
+    transitions: list = field(default_factory=list)
+
+
+@dataclass
+class TurnOutput:
+    messages: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+    trace: list = field(default_factory=list)
+    transitions: list = field(default_factory=list)
+
+
+class Ctx:
+    """Per-turn accumulator (events of this turn, bot messages, trace)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.out = TurnOutput()
+
+    def ts(self) -> float:
+        return self.now
+
+
+class EngineView(Protocol):
+    """The narrow part of the Engine that the built-in actions use: the bot's tables, the seeded
+    rng, and `apply` (the one place an event changes a session)."""
+
+    domain: Any
+    responses: dict
+    custom: set
+    forms: dict
+    slot_defs: dict
+    intents: set
+    retrieval: set
+    bot_texts: set
+    rng: Any
+    event_stamp: Any
+
+    def initial_slots(self) -> dict: ...
+
+    def apply(self, s: Any, ev: dict, ctx: Optional[Ctx] = None) -> None: ...
