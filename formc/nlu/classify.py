@@ -16,6 +16,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..gcpause import gc_paused
+from .crf import CrfExtractor
 from .entities import Extractor, apply_synonyms
 from .lookup_index import IndexCache
 from .scorers import KeywordScorer, load_scorer
@@ -37,6 +38,7 @@ class Nlu:
         indexes = IndexCache(tables, _tables_used(d))
         self.extractor = Extractor(d.get("extractor") or {}, tables, indexes)
         self.scorer = load_scorer(d.get("scorer"), tables, indexes)
+        self.crfs = [c for c in map(CrfExtractor.load, d.get("crf") or []) if c is not None]
         self.synonyms: dict[str, str] = dict(d.get("synonyms") or {})
         self.nfkc = (d.get("extractor") or {}).get("normalize", "nfkc") == "nfkc"
         self.fallback = d.get("fallback")
@@ -72,7 +74,7 @@ class Nlu:
         if self.text_tokens:
             result["text_tokens"] = [[start, end] for _w, start, end in tokenize(text, self.text_tokens)]
         ranking = self._rank(text, result)
-        entities = self.extractor.extract(text)
+        entities = self._entities(text)
         apply_synonyms(entities, self.synonyms, self.nfkc)
         result["entities"] = entities
         self._fallback(result, ranking)
@@ -80,6 +82,14 @@ class Nlu:
             self._select_response(text, result)
         intent_message = self._intent_message(text)
         return intent_message if intent_message is not None else result
+
+    def _entities(self, text: str) -> list[dict]:
+        """Every extractor's entities in pipeline order (CRFs around the regex extractor)."""
+        if not self.crfs:
+            return self.extractor.extract(text)
+        before = [e for crf in self.crfs if crf.before_regex for e in crf.extract(text)]
+        after = [e for crf in self.crfs if not crf.before_regex for e in crf.extract(text)]
+        return before + self.extractor.extract(text) + after
 
     def _rank(self, text: str, result: dict) -> Optional[list]:
         scorer = self.scorer

@@ -33,6 +33,7 @@ from typing import Optional
 from ..errors import Diagnostic, ERROR, INFO, WARNING
 from ..model import DEFAULT_INTENTS, Domain, NluConfig, NluData
 from . import scorers
+from .crf import compile_entity_crfs
 from .entities import compile_extractor
 from .featurize import Featurizer, build_vocabulary
 from .tokenize import CJK_MODES, cjk_mode
@@ -101,6 +102,7 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
         scorer, kind = _train(kind, texts, base, regexes, lookups, config, feat_boundaries,
                               diags, cjk)
 
+    crfs = compile_entity_crfs(examples, config, regexes, lookups, feat_boundaries, cjk)
     retrieval = _response_selector(examples, data, domain, config, regexes, lookups,
                                    feat_boundaries, diags, cjk)
     intents = list(dict.fromkeys([*domain.intent_names(), *DEFAULT_INTENTS]))
@@ -120,6 +122,8 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
         "text_tokens": cjk if (not config.pipeline or any(
             p.rsplit(".", 1)[-1].endswith("Tokenizer") for p in config.pipeline)) else None,
     }
+    if crfs:        # only then: bots without CRF entities keep their exact bytes
+        model["crf"] = crfs
     return model, diags
 
 

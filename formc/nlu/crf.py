@@ -1,0 +1,229 @@
+"""Annotated examples -> crfsuite entity taggers at compile time; message text -> CRF entities at run time.
+
+Training is Rasa 3.6's CRFEntityExtractor: one linear-chain CRF per tag kind that the data uses
+(entity, then role, then group), python-crfsuite's L-BFGS with `c1` = L1_c, `c2` = L2_c,
+`max_iterations` and all possible transitions, on every training example (examples without
+entities teach "O"). Rasa retrains these CRFs from the stored token dataset when it loads a
+model, with the same library and the same inputs, so the weights and marginals are the same.
+
+A model is stored as crfsuite's own file bytes in base64 with their SHA-256 (no pickle); the
+loader checks the digest and the file header before handing the bytes to crfsuite, and a model
+that fails those checks is dropped with a logged warning (the message is then parsed without
+its CRF entities).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import struct
+import tempfile
+from typing import Any, Optional
+
+from .crf_decode import decode, entity_tags_for_features, split_config
+from .crf_features import (DEFAULT_FEATURES, SUPPORTED, TAG_NAMES, PatternMatcher,
+                           example_tags, token_features)
+from .tokenize import RUN, tokenize
+
+log = logging.getLogger("formc.nlu")
+
+DEFAULTS = {"BILOU_flag": True, "split_entities_by_comma": True, "max_iterations": 50,
+            "L1_c": 0.1, "L2_c": 0.1}
+_HEADER = struct.Struct("<4sI4sIIIIIIIII")     # crfsuite model file header (48 bytes)
+
+
+class CrfModelError(ValueError):
+    """A stored CRF model that does not pass the load checks."""
+
+
+def _example_entities(ex) -> list[dict]:
+    out = []
+    for e in ex.entities:
+        ent = {"start": e.start, "end": e.end, "entity": e.entity}
+        if e.role is not None:
+            ent["role"] = e.role
+        if e.group is not None:
+            ent["group"] = e.group
+        out.append(ent)
+    return out
+
+
+def _tag_order(entity_lists: list[list[dict]]) -> list[str]:
+    """The CRFs Rasa trains: entity when any entity, role / group when any example uses one."""
+    used = {"entity": False, "role": False, "group": False}
+    for ents in entity_lists:
+        for e in ents:
+            used["entity"] = True
+            for name in ("role", "group"):
+                used[name] = used[name] or (e.get(name) not in (None, "O"))
+    return [name for name in TAG_NAMES if used[name]]
+
+
+def compile_crf(examples: list, options: dict, patterns: list[tuple[str, str]],
+                patterns_case_sensitive: bool = True, cjk: str = RUN) -> Optional[dict]:
+    """The JSON-able CRF model for `examples` (training order), or None without entities."""
+    entity_lists = [_example_entities(ex) for ex in examples]
+    order = _tag_order(entity_lists)
+    if not order:
+        return None
+    opts = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+    features = [list(f) for f in (opts.get("features") or DEFAULT_FEATURES)]
+    bilou = bool(opts["BILOU_flag"])
+    matcher = PatternMatcher(patterns, patterns_case_sensitive)
+    tokens = [tokenize(ex.text, cjk) for ex in examples]
+    token_patterns = [matcher.token_patterns(ex.text, t) for ex, t in zip(examples, tokens)]
+    gold = {name: [example_tags(t, ents, name, bilou) for t, ents in zip(tokens, entity_lists)]
+            for name in order}
+    taggers = []
+    for name in order:
+        xs = [token_features(t, p, features, None if name == "entity" else g)
+              for t, p, g in zip(tokens, token_patterns, gold["entity"])]
+        model = _train(xs, gold[name], opts)
+        taggers.append({"tag": name, "model": base64.b64encode(model).decode("ascii"),
+                        "sha256": hashlib.sha256(model).hexdigest()})
+    return {"extractor": options.get("extractor", "CRFEntityExtractor"), "features": features,
+            "bilou": bilou, "split": _plain(opts["split_entities_by_comma"]),
+            "patterns": [[n, p] for n, p in patterns],
+            "patterns_case_sensitive": patterns_case_sensitive, "taggers": taggers,
+            **({} if cjk == RUN else {"cjk_tokens": cjk})}
+
+
+def _plain(value: Any) -> Any:
+    return {str(k): bool(v) for k, v in value.items()} if isinstance(value, dict) else bool(value)
+
+
+def _train(xs: list, ys: list, opts: dict) -> bytes:
+    import pycrfsuite
+
+    params = {"feature.possible_transitions": True, "c1": opts["L1_c"], "c2": opts["L2_c"],
+              "max_iterations": opts["max_iterations"]}
+    trainer = pycrfsuite.Trainer(algorithm="lbfgs", params=params, verbose=False)
+    for x, y in zip(xs, ys):
+        trainer.append(x, y)
+    with tempfile.TemporaryDirectory(prefix="formc-crf-") as tmp:
+        path = os.path.join(tmp, "model.crfsuite")
+        trainer.train(path, holdout=-1)
+        with open(path, "rb") as handle:
+            return handle.read()
+
+
+def check_model(data: bytes, digest: str) -> None:
+    """Raise CrfModelError unless `data` is the crfsuite model the digest names."""
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise CrfModelError("the CRF model bytes do not match their SHA-256")
+    if len(data) < _HEADER.size:
+        raise CrfModelError("the CRF model is truncated")
+    magic, size, kind, _version, *counts_offsets = _HEADER.unpack_from(data)
+    if magic != b"lCRF" or kind != b"FOMC" or size != len(data):
+        raise CrfModelError("the CRF model is not a crfsuite model file")
+    if any(off > size for off in counts_offsets[3:]):
+        raise CrfModelError("the CRF model's tables point past its end")
+
+
+class CrfExtractor:
+    """Runtime CRF entity extractor built from compile_crf's dict."""
+
+    def __init__(self, d: dict):
+        import pycrfsuite
+
+        self.name = d.get("extractor", "CRFEntityExtractor")
+        self.features = d["features"]
+        self.bilou = bool(d.get("bilou", True))
+        self.split = split_config(d.get("split", True))
+        self.cjk = d.get("cjk_tokens", RUN)
+        self.before_regex = bool(d.get("before_regex", False))
+        self.matcher = PatternMatcher([tuple(p) for p in d.get("patterns", [])],
+                                      d.get("patterns_case_sensitive", True))
+        self.taggers: list[tuple[str, Any, list[str]]] = []
+        self._buffers: list[bytes] = []
+        for t in d["taggers"]:
+            data = base64.b64decode(t["model"], validate=True)
+            check_model(data, t["sha256"])
+            tagger = pycrfsuite.Tagger()
+            try:
+                tagger.open_inmemory(data)
+            except (ValueError, OSError) as exc:
+                raise CrfModelError(f"crfsuite cannot open the CRF model: {exc}") from exc
+            self._buffers.append(data)     # crfsuite reads the model from this buffer in place
+            self.taggers.append((t["tag"], tagger, list(tagger.labels())))
+
+    @classmethod
+    def load(cls, d: Optional[dict]) -> Optional["CrfExtractor"]:
+        """The extractor, or None (logged) when the stored model fails its checks."""
+        if not d:
+            return None
+        try:
+            return cls(d)
+        except (CrfModelError, KeyError, TypeError, ValueError) as exc:
+            log.warning("CRF entity model not loaded (%s); messages are parsed without its "
+                        "entities", exc)
+            return None
+
+    def extract(self, text: str) -> list[dict[str, Any]]:
+        tokens = tokenize(text, self.cjk)
+        if not tokens:
+            return []
+        patterns = self.matcher.token_patterns(text, tokens)
+        marginals: dict[str, list[dict[str, float]]] = {}
+        entity_tags = None
+        for name, tagger, labels in self.taggers:
+            if name != "entity" and entity_tags is None:
+                entity_tags = entity_tags_for_features(marginals.get("entity", []))
+            feats = token_features(tokens, patterns, self.features,
+                                   None if name == "entity" else entity_tags)
+            tagger.set(feats)
+            marginals[name] = [{label: tagger.marginal(label, i) for label in labels}
+                               for i in range(len(tokens))]
+        entities = decode(text, tokens, marginals, self.bilou, self.split)
+        for entity in entities:
+            entity["extractor"] = self.name
+        return entities
+
+
+def compile_entity_crfs(examples: list, config, regexes: list, lookups: list,
+                        boundaries: bool, cjk: str) -> list[dict]:
+    """One CRF model per CRFEntityExtractor / entity-recognising DIETClassifier of the pipeline
+    (`config` a model.NluConfig), in pipeline order; [] when there is none or no entity."""
+    from .featurize import lookup_pattern
+
+    if not config.entity_crfs or not _has_features(config.pipeline, regexes, lookups,
+                                                   config.regex_featurizer):
+        return []
+    patterns: list[tuple[str, str]] = []
+    if config.regex_featurizer:      # the token "pattern" feature comes from RegexFeaturizer
+        patterns += [(n, p) for n, p in regexes]
+        patterns += [(n, lookup_pattern(el, boundaries)) for n, el in lookups if el]
+    names = [p.rsplit(".", 1)[-1] for p in config.pipeline]
+    regex_at = names.index("RegexEntityExtractor") if "RegexEntityExtractor" in names else -1
+    out = []
+    for pairs in config.entity_crfs:
+        options = _options(pairs)
+        options["features"] = [[f for f in window if f in SUPPORTED]
+                               for window in options.get("features") or DEFAULT_FEATURES]
+        model = compile_crf(examples, options, patterns,
+                            config.regex_featurizer_case_sensitive, cjk)
+        if model is not None:
+            model["before_regex"] = int(options.get("position", 0)) < regex_at
+            out.append(model)
+    return out
+
+
+def _has_features(pipeline, regexes, lookups, regex_featurizer: bool) -> bool:
+    """Rasa's CRF skips messages without text features: some featurizer must make them."""
+    names = [p.rsplit(".", 1)[-1] for p in pipeline]
+    others = [n for n in names if n.endswith("Featurizer") and n != "RegexFeaturizer"]
+    return bool(others) or (regex_featurizer and bool(regexes or any(el for _n, el in lookups)))
+
+
+def _options(pairs: tuple) -> dict:
+    """config.py's frozen option pairs back to plain values (features: lists; a per-entity
+    split_entities_by_comma map: a dict)."""
+    options = dict(pairs)
+    if options.get("features") is not None:
+        options["features"] = [list(window) for window in options["features"]]
+    split = options.get("split_entities_by_comma")
+    if isinstance(split, tuple):
+        options["split_entities_by_comma"] = {str(k): v for k, v in split}
+    return options
