@@ -19,7 +19,7 @@ from . import events as E
 from .session import Session
 from .tracker import applied_events, tracker_state
 from .types import (LISTEN, SESSION_START, ActionReply, ActionRequest, ActionResult, Ctx,
-                    EngineView, Prediction)
+                    EngineContext, Prediction)
 
 log = logging.getLogger("formc.runtime")
 
@@ -33,7 +33,7 @@ def _responses():
 
 
 class Builtins:
-    def __init__(self, engine: EngineView) -> None:
+    def __init__(self, engine: EngineContext) -> None:
         self.engine = engine
         self.domain: model.Domain = engine.domain
 

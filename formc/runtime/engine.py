@@ -22,8 +22,8 @@ from .builtins import Builtins
 from .policies import story_prediction
 from .session import REWIND, Session
 from .tracker import event_stamp, user_message
-from .types import (LISTEN, SESSION_START, ActionReply, ActionRequest, Ctx, Prediction, TurnInput,
-                    TurnOutput)
+from .types import (LISTEN, SESSION_START, ActionReply, ActionRequest, Ctx, EngineContext, Prediction,
+                    TurnInput, TurnOutput)
 
 log = logging.getLogger("formc.runtime")
 
@@ -70,7 +70,10 @@ class Engine:
         self.hidden_loop_listens = set(memo.hidden_loop_listens) if memo else set()
         self.hidden_defaults = set(memo.hidden_defaults) if memo else set()
         self.window = max(1, self.dialogue.window)
-        self.builtins = Builtins(self)
+        self.builtins = Builtins(EngineContext(
+            self.domain, self.responses, frozenset(self.custom), self.forms, self.slot_defs,
+            frozenset(self.intents), frozenset(self.retrieval), frozenset(self.bot_texts), rng,
+            self.event_stamp, self.initial_slots, self.apply))
 
     # ------------------------------------------------------------------------- sessions
     def initial_slots(self) -> dict:

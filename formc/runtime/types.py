@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Protocol
+from typing import Any, Callable, Optional
 
 from ..model import LISTEN, SESSION_START  # noqa: F401 - re-exported: the engine's vocabulary
 
@@ -74,21 +74,20 @@ class Ctx:
         return self.now
 
 
-class EngineView(Protocol):
-    """The narrow part of the Engine that the built-in actions use: the bot's tables, the seeded
-    rng, and `apply` (the one place an event changes a session)."""
+@dataclass(frozen=True)
+class EngineContext:
+    """What the built-in actions may use of the engine: the bot's tables, the seeded rng, the
+    initial slot values and `apply` (the one place an event changes a session)."""
 
     domain: Any
     responses: dict
-    custom: set
+    custom: frozenset
     forms: dict
     slot_defs: dict
-    intents: set
-    retrieval: set
-    bot_texts: set
+    intents: frozenset
+    retrieval: frozenset
+    bot_texts: frozenset
     rng: Any
     event_stamp: Any
-
-    def initial_slots(self) -> dict: ...
-
-    def apply(self, s: Any, ev: dict, ctx: Optional[Ctx] = None) -> None: ...
+    initial_slots: Callable[[], dict]
+    apply: Callable[..., None]
