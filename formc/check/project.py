@@ -17,6 +17,8 @@ F615 error   `on_reprompt_limit` naming an unknown action
 F616 error   forms without RulePolicy in config.yml (Rasa refuses to train)
 F617 warning rules without RulePolicy in config.yml (only RulePolicy learns them)
 F618 info    a config.yml component or option formc does not reproduce (ML models, options)
+F630 error   a form's required slot that maps only from entities no extractor of the pipeline
+             finds (formc/check/extractable.py)
 
 Unknown actions, intents, slots and loops in stories/rules (Rasa's "actions/forms/intents in
 stories" checks) are reported by the dialogue compiler (formc/dialogue/compile.py, F401-F404);
@@ -30,6 +32,7 @@ from typing import Iterator
 
 from .. import model
 from ..errors import INFO, Diagnostic, Reporter, Span, did_you_mean as _did_you_mean
+from .extractable import unextractable_form_slots
 
 MIN_EXAMPLES = 2          # Rasa's own threshold: "Minimum is 2, training may fail"
 PLACEHOLDER_ASSISTANT_ID = "placeholder_default"
@@ -42,7 +45,8 @@ def check_rules(project: model.Project) -> list[Diagnostic]:
     rep = Reporter()
     for rule in (intents_without_examples, repeated_examples, unused_intents, unused_responses,
                  config_keys, too_few_examples, unfillable_slots, unaskable_slots,
-                 lookup_collisions, reprompt_limits, rule_policy_needed):
+                 lookup_collisions, reprompt_limits, rule_policy_needed,
+                 unextractable_form_slots):
         rule(project, rep)
     return rep.diagnostics
 

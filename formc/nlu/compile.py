@@ -124,6 +124,8 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
     }
     if crfs:        # only then: bots without CRF entities keep their exact bytes
         model["crf"] = crfs
+        if "RegexEntityExtractor" not in {p.rsplit(".", 1)[-1] for p in config.pipeline}:
+            extractor["patterns"] = []      # regexes / lookups are then CRF features only
     return model, diags
 
 

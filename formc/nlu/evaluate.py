@@ -1,4 +1,4 @@
-"""NluData + config -> k-fold cross-validation report (accuracy, macro-F1, confusions, thresholds).
+"""NluData + config -> k-fold cross-validation report (accuracy, macro-F1, confusions, thresholds, entities).
 
 Folds are stratified per intent with a seeded shuffle, so a report is reproducible. Retrieval
 intents are scored on their base intent (what the intent classifier predicts). The fallback is
@@ -16,6 +16,7 @@ import numpy as np
 from ..model import Domain, NluConfig, NluData
 from .classify import Nlu
 from .compile import compile_nlu, training_examples
+from .entity_eval import entity_report, format_entities, spans
 
 THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -55,7 +56,7 @@ def cv_splits(data: NluData, folds: int = 5, seed: int = 0) -> list[tuple[tuple,
 def cross_validate(data: NluData, config: NluConfig, domain: Domain, folds: int = 5,
                    seed: int = 0) -> dict:
     cfg = dataclasses.replace(config, fallback_threshold=None)
-    truth, pred, conf = [], [], []
+    truth, pred, conf, gold, found = [], [], [], [], []
     for train, test in cv_splits(data, folds, seed):
         model, _ = compile_nlu(dataclasses.replace(data, examples=train), cfg, domain)
         nlu = Nlu.from_dict(model)
@@ -64,7 +65,9 @@ def cross_validate(data: NluData, config: NluConfig, domain: Domain, folds: int 
             truth.append(lab)
             pred.append(parsed["intent"]["name"])
             conf.append(float(parsed["intent"]["confidence"] or 0.0))
-    return report(truth, pred, conf, folds)
+            gold.append(spans(ex.entities))
+            found.append(spans(parsed["entities"]))
+    return {**report(truth, pred, conf, folds), "entities": entity_report(gold, found)}
 
 
 def report(truth: list[str], pred: list, conf: list[float], folds: int) -> dict:
@@ -116,17 +119,20 @@ def _suggest_threshold(correct: list[bool], conf: list[float]) -> float:
 
 
 def evaluate_on(train: NluData, test: list, config: NluConfig, domain: Domain) -> dict:
-    """Train on `train`, score the (text, intent) pairs of `test`: same report shape."""
+    """Train on `train`, score the (text, intent[, entity annotations]) items of `test`: same
+    report shape."""
     cfg = dataclasses.replace(config, fallback_threshold=None)
     model, _ = compile_nlu(train, cfg, domain)
     nlu = Nlu.from_dict(model)
-    truth, pred, conf = [], [], []
-    for text, intent in test:
+    truth, pred, conf, gold, found = [], [], [], [], []
+    for text, intent, *annotated in test:
         parsed = nlu.parse(text)
         truth.append(intent.split("/", 1)[0])
         pred.append(parsed["intent"]["name"])
         conf.append(float(parsed["intent"]["confidence"] or 0.0))
-    return report(truth, pred, conf, 0)
+        gold.append(spans(annotated[0] if annotated else ()))
+        found.append(spans(parsed["entities"]))
+    return {**report(truth, pred, conf, 0), "entities": entity_report(gold, found)}
 
 
 def evaluate_bot(bot_dir: str, folds: int = 5, test_file: Optional[str] = None) -> dict:
@@ -151,7 +157,7 @@ def evaluate_bot(bot_dir: str, folds: int = 5, test_file: Optional[str] = None) 
     if rep.has_errors or not data.examples:
         raise FormcError(rep.errors() or [Diagnostic(ERROR, "F120", "no NLU examples found",
                                                      Span(test_file))])
-    return evaluate_on(project.nlu, [(e.text, e.intent) for e in data.examples],
+    return evaluate_on(project.nlu, [(e.text, e.intent, e.entities) for e in data.examples],
                        project.config.nlu, project.domain)
 
 
@@ -172,4 +178,5 @@ def format_report(rep: dict) -> str:
     if "suggested_threshold" in rep:
         lines += ["", f"suggested FallbackClassifier threshold: {rep['suggested_threshold']:.1f} "
                   "(keeps the most right answers net of wrong ones)"]
+    lines += format_entities(rep.get("entities"))
     return "\n".join(lines)

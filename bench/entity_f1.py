@@ -1,0 +1,184 @@
+"""Corpus bots -> entity precision/recall/F1 on 5 folds: formc (its own config) vs real Rasa 3.6 CRF and DIET.
+
+  .venv/bin/python bench/entity_f1.py [--bots formbot rasa-demo ...] [--rasa] [--diet-epochs 40]
+                   [--big-diet-epochs 20] [--cache DIR]
+Folds are formc's (`formc.nlu.evaluate.cv_splits`, stratified per intent, seed 0). formc compiles
+each fold with the bot's own config.yml (a DIETClassifier there means formc's CRF stand-in) and
+parses the held-out texts; the metric (`formc.nlu.entity_eval`: exact label+start+end, label =
+type[.role][.group], micro-averaged) counts the entities of the CRF / DIET extractors only.
+With --rasa (and RASA_VENV, default /work/rasa-venv, present) real Rasa trains the same folds
+twice: "CRF" = WhitespaceTokenizer, RegexFeaturizer (when the bot has one), CountVectorsFeaturizer
+(char_wb 1-4), CRFEntityExtractor at its defaults, EntitySynonymMapper; "DIET" = the bot's own
+pipeline minus what cannot run offline or is not about entities (ConveRT/spaCy/BERT/custom
+tokenizers become WhitespaceTokenizer; Duckling, spaCy, ResponseSelector, FallbackClassifier
+dropped), DIET epochs capped at --diet-epochs (--big-diet-epochs above 1,000 examples) because
+the machine has 2 cores. Rasa's answers are cached in --cache so a rerun only redoes formc.
+Corpus bots are read in place; nothing is written into the repository.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path[:0] = [ROOT, os.path.join(ROOT, "tests"), os.path.join(HERE, "oracle_tools")]
+
+from support.nlu_support import CORPUS, read_bot_config, read_bot_nlu, read_domain_names  # noqa: E402
+from rasa_cv_parity import rasa_nlu_yaml  # noqa: E402
+
+from formc.nlu.classify import Nlu  # noqa: E402
+from formc.nlu.compile import compile_nlu  # noqa: E402
+from formc.nlu.entity_eval import entity_report, spans  # noqa: E402
+from formc.nlu.evaluate import cv_splits  # noqa: E402
+
+RASA_VENV = os.environ.get("RASA_VENV", "/work/rasa-venv")
+BOTS = ["formbot", "rules", "rasa-demo", "financial-demo", "carbon-bot", "helpdesk-assistant",
+        "knowledgebasebot", "medicare-masterclass-md", "rasa-ch-faq"]
+TRAINED = {"CRFEntityExtractor", "DIETClassifier"}
+KEEP = {"WhitespaceTokenizer", "RegexFeaturizer", "LexicalSyntacticFeaturizer",
+        "CountVectorsFeaturizer", "DIETClassifier", "CRFEntityExtractor", "EntitySynonymMapper"}
+
+
+def bot_config(root: str) -> dict:
+    path = os.path.join(root, "config.yml")
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def crf_config(own: dict) -> dict:
+    names = {str(c.get("name", "")).rsplit(".", 1)[-1] for c in own.get("pipeline") or []}
+    pipeline = [{"name": "WhitespaceTokenizer"}]
+    if "RegexFeaturizer" in names:
+        pipeline.append({"name": "RegexFeaturizer"})
+    pipeline += [{"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1,
+                  "max_ngram": 4}, {"name": "CRFEntityExtractor"},
+                 {"name": "EntitySynonymMapper"}]
+    return {"recipe": "default.v1", "language": own.get("language", "en"),
+            "pipeline": pipeline, "assistant_id": "formc-entity-f1"}
+
+
+def diet_config(own: dict, epochs: int):
+    """The bot's own pipeline, runnable offline; None without a DIETClassifier."""
+    pipeline = []
+    for comp in own.get("pipeline") or []:
+        name = str(comp.get("name", "")).rsplit(".", 1)[-1]
+        if name.endswith("Tokenizer") and not any(c["name"].endswith("Tokenizer")
+                                                  for c in pipeline):
+            pipeline.append({"name": "WhitespaceTokenizer"})
+        elif name in KEEP and name != "WhitespaceTokenizer":
+            entry = {k: v for k, v in comp.items()}
+            entry["name"] = name
+            if name == "DIETClassifier":
+                entry["epochs"] = min(int(entry.get("epochs", 300)), epochs)
+            pipeline.append(entry)
+    if not any(c["name"] == "DIETClassifier" for c in pipeline):
+        return None
+    if not any(c["name"].endswith("Tokenizer") for c in pipeline):
+        pipeline.insert(0, {"name": "WhitespaceTokenizer"})
+    return {"recipe": "default.v1", "language": own.get("language", "en"),
+            "pipeline": pipeline, "assistant_id": "formc-entity-f1"}
+
+
+def run_rasa(kind: str, config: dict, splits: list, data, cache: str, bot: str) -> list:
+    """Rasa's entities per fold and test text (cached in `cache`)."""
+    out_path = os.path.join(cache, f"{bot}-{kind}.json")
+    if os.path.exists(out_path):
+        with open(out_path, encoding="utf-8") as handle:
+            return json.load(handle)
+    tmp = tempfile.mkdtemp(prefix=f"formc-entity-f1-{bot}-{kind}-")
+    with open(os.path.join(tmp, "config.yml"), "w", encoding="utf-8") as handle:
+        yaml.safe_dump(config, handle, sort_keys=False)
+    job = {"config": os.path.join(tmp, "config.yml"), "folds": []}
+    for k, (train, test) in enumerate(splits):
+        path = os.path.join(tmp, f"fold{k}_nlu.yml")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(rasa_nlu_yaml(train, data))
+        job["folds"].append({"nlu": path, "out": os.path.join(tmp, f"models{k}"),
+                             "tests": [ex.text for ex, _ in test]})
+    with open(os.path.join(tmp, "job.json"), "w", encoding="utf-8") as handle:
+        json.dump(job, handle, ensure_ascii=False)
+    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", RASA_MAX_CACHE_SIZE="0", HOME=tmp)
+    done = subprocess.run([os.path.join(RASA_VENV, "bin", "python"),
+                           os.path.join(HERE, "oracle_tools", "rasa_entity_worker.py"),
+                           os.path.join(tmp, "job.json"), out_path], cwd=tmp, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode:
+        print(f"  rasa {kind} failed on {bot}: {done.stderr[-800:]}", file=sys.stderr)
+        return []
+    with open(out_path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def formc_entities(data, config, domain, splits: list) -> list:
+    cfg = dataclasses.replace(config, fallback_threshold=None)
+    out = []
+    for train, test in splits:
+        model, _ = compile_nlu(dataclasses.replace(data, examples=train), cfg, domain)
+        nlu = Nlu.from_dict(model)
+        out.append({"entities": [nlu.parse(ex.text)["entities"] for ex, _ in test]})
+    return out
+
+
+def f1_of(splits: list, folds: list) -> dict:
+    gold, found = [], []
+    for (_train, test), fold in zip(splits, folds):
+        for (ex, _lab), ents in zip(test, fold["entities"]):
+            gold.append(spans(ex.entities))
+            found.append(spans(ents, TRAINED))
+    return entity_report(gold, found)["micro"]
+
+
+def bench_bot(bot: str, args) -> dict:
+    root = os.path.join(CORPUS, bot)
+    data, _ = read_bot_nlu(root)
+    config, domain = read_bot_config(root), read_domain_names(root)
+    splits = cv_splits(data, 5, 0)
+    row = {"bot": bot, "annotated": sum(len(ex.entities) for ex in data.examples),
+           "formc": f1_of(splits, formc_entities(data, config, domain, splits))}
+    if args.rasa and os.path.exists(os.path.join(RASA_VENV, "bin", "python")):
+        own = bot_config(root)
+        row["rasa_crf"] = f1_of(splits, run_rasa("crf", crf_config(own), splits, data,
+                                                 args.cache, bot) or [])
+        epochs = args.big_diet_epochs if len(data.examples) > 1000 else args.diet_epochs
+        diet = diet_config(own, epochs)
+        if diet is not None:
+            row["diet_epochs"] = epochs
+            result = run_rasa("diet", diet, splits, data, args.cache, bot)
+            row["rasa_diet"] = f1_of(splits, result) if result else None
+    return row
+
+
+def show(row: dict) -> str:
+    def cell(m):
+        return f"{m['f1']:.3f} (P {m['precision']:.2f} R {m['recall']:.2f})" if m else "-"
+    return (f"{row['bot']:24} {row['annotated']:5}  formc {cell(row['formc']):26} "
+            f"rasa CRF {cell(row.get('rasa_crf')):26} rasa DIET {cell(row.get('rasa_diet'))}"
+            + (f" [{row['diet_epochs']} epochs]" if row.get("diet_epochs") else ""))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bots", nargs="+", default=BOTS)
+    ap.add_argument("--rasa", action="store_true")
+    ap.add_argument("--diet-epochs", type=int, default=60)
+    ap.add_argument("--big-diet-epochs", type=int, default=20)
+    ap.add_argument("--cache", default="/tmp/formc-entity-f1")
+    args = ap.parse_args()
+    os.makedirs(args.cache, exist_ok=True)
+    print("entity F1 on formc's 5 folds (seed 0); label = type[.role][.group], exact spans")
+    for bot in args.bots:
+        print(show(bench_bot(bot, args)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
