@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from nlu_support import (CORPUS, LIGHT, RESTAURANT, read_bot_config, read_bot_nlu,  # noqa: E402
+from support.nlu_support import (CORPUS, LIGHT, RASA_RESTAURANT as RESTAURANT, read_bot_config, read_bot_nlu,  # noqa: E402
                          read_domain_names)
 
 from formc.nlu.evaluate import cross_validate  # noqa: E402

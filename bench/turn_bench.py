@@ -25,7 +25,7 @@ from formc.runtime.agent import Agent  # noqa: E402
 from formc.runtime.session import Session  # noqa: E402
 from formc.stores.base import decode, encode  # noqa: E402
 
-from runtime_helpers import RESTAURANT, machine_from_dir  # noqa: E402
+from support.runtime_helpers import RASA_RESTAURANT as RESTAURANT, machine_from_dir  # noqa: E402
 
 P = lambda intent, *ents: {"intent": {"name": intent, "confidence": 0.95},  # noqa: E731
                            "entities": [{"entity": e, "value": v} for e, v in ents]}

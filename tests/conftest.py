@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from serve_helpers import NO_REDIS, REDIS_SERVER, RedisServer
+from support.serve_helpers import NO_REDIS, REDIS_SERVER, RedisServer
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import time
 import pytest
 from aiohttp import web
 
-from action_server import start_action_server, tracker_payload
+from support.action_server import start_action_server, tracker_payload
 from formc.model import ActionEndpoint
 from formc.runtime.action_client import (ActionClient, ActionDomainRequired, ActionFailed,
                                          ActionRejected, validate_result)

@@ -11,14 +11,14 @@ import random
 
 import pytest
 
-from action_server import (domain_dict, form_events, initial_slots, start_action_servers,
+from support.action_server import (domain_dict, form_events, initial_slots, start_action_servers,
                            tracker_payload)
 from formc.model import ActionEndpoint
 from formc.reader.project import read_project
 from formc.runtime.action_client import ActionClient, ActionRejected
 from formc.runtime.responses import render_action_response
 
-from shared_paths import CORPUS
+from support.shared_paths import CORPUS
 pytestmark = pytest.mark.skipif(not os.path.isdir(CORPUS), reason="corpus not available")
 
 _DOMAINS: dict = {}

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from serve_helpers import PYTHON, ROOT, FormcServer
+from support.serve_helpers import PYTHON, ROOT, FormcServer
 
 sys.path.insert(0, os.path.join(ROOT, "bench", "oracle_tools"))
 from api_calls import CALLS  # noqa: E402

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from serve_helpers import ROOT, FormcServer, http
+from support.serve_helpers import ROOT, FormcServer, http
 
 RESTAURANT = os.path.join(ROOT, "examples", "restaurant")
 CHROMIUM = "/usr/bin/chromium"

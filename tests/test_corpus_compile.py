@@ -14,7 +14,7 @@ from formc.artifact import dumps_machine, loads_machine
 from formc.api import build_machine
 from formc.reader import read_project
 
-from shared_paths import CORPUS
+from support.shared_paths import CORPUS
 
 # bot: (declared intents, entities, declared slots, {form: required slots}, rules, stories, tests)
 FACTS = {

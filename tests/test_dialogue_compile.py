@@ -7,7 +7,7 @@ from formc.dialogue.machine import DialogueMachine
 from formc.dialogue.rules import state_matches
 from formc.dialogue.state import SNS, DState
 
-from runtime_helpers import RESTAURANT, project_from_yaml, read
+from support.runtime_helpers import RESTAURANT, project_from_yaml, read
 
 DOMAIN = """
 version: "3.1"
@@ -132,4 +132,4 @@ def test_machine_json_is_deterministic_and_round_trips():
     ids = {s.id for s in m1.states}
     assert {"listening", "form:restaurant_form:cuisine", "form:restaurant_form:preferences"} <= ids
     assert all(t.source in ids and t.target in ids for t in m1.transitions)
-    assert any(t.span.endswith(":37:13") for t in m1.transitions if t.why.startswith("rule"))
+    assert any(t.span.endswith("rules.yml:59:13") for t in m1.transitions if t.why.startswith("rule"))

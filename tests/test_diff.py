@@ -10,7 +10,7 @@ from formc.views.diff import diff_machines, format_diff, is_empty
 from formc.views.text import format_machine
 from formc.reader import read_project
 from formc.api import _build_untrained as _build
-from validate_fixtures import DOMAIN, NLU, RULES, write_bot
+from support.validate_fixtures import DOMAIN, NLU, RULES, write_bot
 
 
 def build(root, **changes):

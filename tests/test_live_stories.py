@@ -14,11 +14,11 @@ import subprocess
 
 import pytest
 
-from action_server import PYTHON, ROOT, start_action_servers
+from support.action_server import PYTHON, ROOT, start_action_servers
 from formc.testing.replay import run_tests
 from formc.testing.live import run_live_tests
 
-from shared_paths import CORPUS
+from support.shared_paths import CORPUS
 pytestmark = pytest.mark.skipif(not os.path.isdir(CORPUS), reason="corpus not available")
 
 SERVERS = {"formbot": None, "financial_demo": None, "helpdesk_assistant": None, "reminderbot": None}

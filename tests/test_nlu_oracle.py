@@ -15,16 +15,16 @@ import pytest
 
 from formc.nlu.classify import Nlu
 from formc.nlu.compile import compile_nlu
-from nlu_support import LIGHT, ORACLE, RESTAURANT, read_bot_nlu, read_domain_names
+from support.nlu_support import LIGHT, ORACLE, RASA_RESTAURANT, read_bot_nlu, read_domain_names
 
 pytestmark = pytest.mark.skipif(not os.path.isdir(ORACLE), reason="oracle not available")
 
 
 @pytest.fixture(scope="module")
 def nlu():
-    data, diags = read_bot_nlu(RESTAURANT)
+    data, diags = read_bot_nlu(RASA_RESTAURANT)
     assert not [d for d in diags if d.is_error]
-    model, diags = compile_nlu(data, LIGHT, read_domain_names(RESTAURANT))
+    model, diags = compile_nlu(data, LIGHT, read_domain_names(RASA_RESTAURANT))
     assert not [d for d in diags if d.is_error]
     return Nlu.from_dict(json.loads(json.dumps(model, sort_keys=True)))
 
@@ -69,16 +69,16 @@ def test_every_oracle_turn_matches(nlu):
 
 def test_vocabulary_size_matches_rasa():
     # Rasa's own error message in oracle 11 says the model expects 1381 = 1379 + 2 features.
-    data, _ = read_bot_nlu(RESTAURANT)
-    model, _ = compile_nlu(data, LIGHT, read_domain_names(RESTAURANT))
+    data, _ = read_bot_nlu(RASA_RESTAURANT)
+    model, _ = compile_nlu(data, LIGHT, read_domain_names(RASA_RESTAURANT))
     scorer = model["scorer"]
     assert len(scorer["count_vectors"][0]["vocabulary"]) == 1379
     assert scorer["n_features"] == 1381
 
 
 def test_compile_is_deterministic():
-    data, _ = read_bot_nlu(RESTAURANT)
-    dom = read_domain_names(RESTAURANT)
+    data, _ = read_bot_nlu(RASA_RESTAURANT)
+    dom = read_domain_names(RASA_RESTAURANT)
     a = json.dumps(compile_nlu(data, LIGHT, dom)[0], sort_keys=True)
     b = json.dumps(compile_nlu(data, LIGHT, dom)[0], sort_keys=True)
     assert a == b

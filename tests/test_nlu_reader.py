@@ -6,7 +6,7 @@ import os
 
 from formc.nlu.reader import read_lookup_file, read_nlu_markdown, read_nlu_yaml
 from formc.yaml_loader import load_yaml
-from nlu_support import CORPUS, read_bot_nlu
+from support.nlu_support import CORPUS, read_bot_nlu
 
 YAML = """\
 version: "3.1"

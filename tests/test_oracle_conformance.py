@@ -29,7 +29,7 @@ from formc.model import ActionEndpoint
 from formc.runtime.agent import Agent
 from formc.runtime.responses import to_rest_messages
 
-from runtime_helpers import CORPUS, compact, trace
+from support.runtime_helpers import CORPUS, compact, trace
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "oracles")
 ACTION_MODULES = {"formbot": "formbot", "actions2": "actions2", "helpdesk": "helpdesk_assistant",
@@ -121,7 +121,7 @@ class _Bots:
         client = None
         if bot in ACTION_MODULES:
             if bot not in self.clients:
-                from action_server import start_action_server
+                from support.action_server import start_action_server
                 from formc.runtime.action_client import ActionClient
                 url, stop = start_action_server(ACTION_MODULES[bot])
                 self.stops.append(stop)

@@ -13,7 +13,7 @@ from formc.reader.domain import read_domain
 from formc.reader.stories import read_stories_markdown, read_stories_yaml
 from formc.yaml_loader import load_yaml, load_yaml_file
 
-from shared_paths import CORPUS
+from support.shared_paths import CORPUS
 
 
 def domain_of(text: str) -> tuple[model.Domain, Reporter]:

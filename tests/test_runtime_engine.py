@@ -14,7 +14,7 @@ from formc.runtime.engine import ActionReply, Engine, TurnInput
 from formc.runtime.session import Session
 from formc.runtime.tracker import domain_dict
 
-from runtime_helpers import RESTAURANT, machine_for, machine_from_dir, project_from_yaml
+from support.runtime_helpers import RASA_RESTAURANT, machine_for, machine_from_dir, project_from_yaml
 
 T0 = 1_700_000_000.0
 
@@ -64,7 +64,7 @@ def drive(machine, session, parse, responder, now=T0, kind="message"):
 
 @pytest.fixture(scope="module")
 def restaurant():
-    return machine_from_dir(RESTAURANT)
+    return machine_from_dir(RASA_RESTAURANT)
 
 
 # ------------------------------------------------------------------------------ forms

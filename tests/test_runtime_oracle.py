@@ -10,14 +10,14 @@ import pytest
 
 from formc.runtime.agent import Agent
 
-from runtime_helpers import ORACLE, RESTAURANT, compact, machine_from_dir, trace
+from support.runtime_helpers import ORACLE, RASA_RESTAURANT, compact, machine_from_dir, trace
 
 FILES = sorted(f for f in glob.glob(os.path.join(ORACLE, "*.json")) if not f.endswith("index.json"))
 
 
 @pytest.fixture(scope="module")
 def machine():
-    return machine_from_dir(RESTAURANT)
+    return machine_from_dir(RASA_RESTAURANT)
 
 
 @pytest.mark.parametrize("path", FILES, ids=[os.path.basename(f)[:-5] for f in FILES])

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from formc.runtime.agent import Agent
 from formc.runtime.session import Session
 
-from runtime_helpers import RESTAURANT, machine_from_dir
+from support.runtime_helpers import RESTAURANT, machine_from_dir
 
 MACHINE = machine_from_dir(RESTAURANT)
 INTENTS = MACHINE.domain.intent_names() + ["unknown_intent", None]

@@ -8,7 +8,7 @@ import pytest
 
 from formc.testing.replay import run_tests as _run_tests
 
-from runtime_helpers import CORPUS
+from support.runtime_helpers import CORPUS
 
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")

@@ -8,7 +8,7 @@ import pytest
 
 from formc.server.turns import Bot, Conversations
 from formc.stores import open_store
-from runtime_helpers import RESTAURANT, machine_from_dir
+from support.runtime_helpers import RASA_RESTAURANT, machine_from_dir
 
 SCRIPT = ["hi", "i am looking for a restaurant", "are you a bot?", "italian", "4", "yes",
           "no", "thanks", "/restart", "hi", "book a table", "bye"]
@@ -16,7 +16,7 @@ SCRIPT = ["hi", "i am looking for a restaurant", "are you a bot?", "italian", "4
 
 @pytest.fixture(scope="module")
 def machine():
-    return machine_from_dir(RESTAURANT)
+    return machine_from_dir(RASA_RESTAURANT)
 
 
 def _comparable(result) -> dict:

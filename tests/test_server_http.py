@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from serve_helpers import FormcServer, build_restaurant_fsm, http, say, user_texts
+from support.serve_helpers import FormcServer, build_restaurant_fsm, http, say, user_texts
 
 GREETING = "Hello! I can help you book a table. Just tell me you are looking for a restaurant."
 ERROR_KEYS = {"version", "status", "message", "reason", "details", "help", "code"}

@@ -9,7 +9,7 @@ import pytest
 from formc.server.turns import Bot, Conversations
 from formc.stores import open_store
 from formc.stores.base import encode
-from runtime_helpers import RESTAURANT, machine_from_dir
+from support.runtime_helpers import RESTAURANT, machine_from_dir
 
 SCRIPT = ["hi", "i am looking for a restaurant", "italian", "4", "yes", "no", "thanks"]
 

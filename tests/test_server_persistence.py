@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from serve_helpers import (FormcServer, build_restaurant_fsm,
+from support.serve_helpers import (FormcServer, build_restaurant_fsm,
                            http, say, user_texts)
 
 ASK_PEOPLE = "For how many people should I book?"
@@ -128,6 +128,6 @@ def test_memory_store_refuses_several_workers(fsm, tmp_path):
 
 
 def test_unreachable_redis_fails_at_startup(fsm, tmp_path):
-    from serve_helpers import free_port
+    from support.serve_helpers import free_port
     with pytest.raises(RuntimeError, match="cannot reach Redis"):
         FormcServer(fsm, "--store", f"redis://127.0.0.1:{free_port()}/0", cwd=str(tmp_path))

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from serve_helpers import FormcServer, http, say
+from support.serve_helpers import FormcServer, http, say
 
 DOMAIN = """
 version: "3.1"

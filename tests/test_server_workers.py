@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from serve_helpers import PYTHON, ROOT, FormcServer, build_restaurant_fsm, http, say, user_texts
+from support.serve_helpers import PYTHON, ROOT, FormcServer, build_restaurant_fsm, http, say, user_texts
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from formc.stores import StoreError, open_store
-from serve_helpers import PYTHON, ROOT
+from support.serve_helpers import PYTHON, ROOT
 
 
 _counter = [0]
@@ -204,7 +204,7 @@ def test_bad_store_urls_are_explained(bad, msg):
 
 
 def test_unreachable_redis_is_a_clear_error():
-    from serve_helpers import free_port
+    from support.serve_helpers import free_port
     store = open_store(f"redis://127.0.0.1:{free_port()}/0")
     with pytest.raises(StoreError, match="cannot reach Redis"):
         run(store.open())

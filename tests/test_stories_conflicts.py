@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 from formc.dialogue.compile import compile_dialogue
-from runtime_helpers import project_from_yaml
-from stories_support import DOMAIN, Driver, bot, config
+from support.runtime_helpers import project_from_yaml
+from support.stories_support import DOMAIN, Driver, bot, config
 
 TWO = """
 stories:
@@ -172,7 +172,7 @@ def test_validate_strict_fails_on_story_conflicts(tmp_path, capsys):
 
 
 def test_corpus_bots_compile_without_story_conflicts():
-    from runtime_helpers import CORPUS, read
+    from support.runtime_helpers import CORPUS, read
     for name in ("rasa-init-moodbot", "carbon-bot", "rasa-demo", "formbot", "responseselectorbot"):
         diags = compile_dialogue(read(os.path.join(CORPUS, name)))[1]
         assert not [d.render() for d in diags if d.code in ("F450", "F451")], name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from formc.dialogue.machine import DialogueMachine
-from stories_support import Driver, actions, bot
+from support.stories_support import Driver, actions, bot
 
 SAD = """
 stories:
@@ -86,8 +86,8 @@ stories:
   - intent: affirm
   - action: utter_a
 """
-    from runtime_helpers import project_from_yaml
-    from stories_support import DOMAIN, config
+    from support.runtime_helpers import project_from_yaml
+    from support.stories_support import DOMAIN, config
     from formc.dialogue.compile import compile_dialogue
     project = project_from_yaml(tmp_path, DOMAIN, stories=stories, config=config())
     _m, diags = compile_dialogue(project)

@@ -11,7 +11,7 @@ import pytest
 
 from formc.cli import main
 from formc.api import validate_project as validate_bot
-from validate_fixtures import CONFIG, DOMAIN, NLU, RULES, line_of, write_bot
+from support.validate_fixtures import CONFIG, DOMAIN, NLU, RULES, line_of, write_bot
 
 
 def findings(bot: str, *codes: str) -> list[tuple]:

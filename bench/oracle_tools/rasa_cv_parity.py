@@ -8,7 +8,7 @@ bot's regexes / lookups / synonyms exactly as formc read them) into a temp dir, 
 light pipeline of prepare_bots.py minus the FallbackClassifier (formc's cross-validation scores
 without fallback too, so both sides report the arg-max intent). Real Rasa (RASA_VENV, default
 /tmp/rasa-venv) trains each fold (`train_nlu`, what `rasa train nlu` runs) and parses the test
-texts (rasa_nlu_worker.py); formc compiles the same fold with tests/nlu_support.LIGHT and parses
+texts (rasa_nlu_worker.py); formc compiles the same fold with tests/support/nlu_support.LIGHT and parses
 the same texts. Prints, per fold: test size, accuracy of each, predictions that differ, max
 |confidence difference| over every intent both rankings list; then means.
 Bots are read in place from /work/shared/corpus; nothing is written into the repository.
@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from nlu_support import CORPUS, LIGHT, RESTAURANT, read_bot_nlu, read_domain_names  # noqa: E402
+from support.nlu_support import CORPUS, LIGHT, RASA_RESTAURANT as RESTAURANT, read_bot_nlu, read_domain_names  # noqa: E402
 from prepare_bots import light_config  # noqa: E402
 
 from formc.model import NluData, NluExample  # noqa: E402

@@ -27,7 +27,7 @@ import uuid
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ORACLES = os.path.join(ROOT, "tests", "oracles")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from runtime_helpers import compact  # noqa: E402  (the form the conformance test compares)
+from support.runtime_helpers import compact  # noqa: E402  (the form the conformance test compares)
 RASA_VENV = os.environ.get("RASA_VENV", "/tmp/rasa-venv")
 LONG_MESSAGE = ("could you please help me with something i have been wondering about for a while "
                 * 120).strip()

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
-import sys
-import types
 
 from formc import model
 from formc.artifact import Machine
 from formc.dialogue.compile import compile_dialogue
+from formc.nlu.compile import compile_nlu
+from formc.reader import read_project
 
-from shared_paths import CORPUS, ORACLE, RESTAURANT, SHARED  # noqa: F401 (re-exported)
-
-
-def _ensure_nlu_reader() -> None:
-    """Until formc.nlu.reader exists, dialogue tests read projects without NLU data."""
-    try:
-        import formc.nlu.reader  # noqa: F401
-    except ImportError:
-        stub = types.ModuleType("formc.nlu.reader")
-        stub.read_nlu_yaml = lambda *a, **k: (model.NluData(), [])
-        stub.read_nlu_markdown = lambda *a, **k: (model.NluData(), [])
-        sys.modules["formc.nlu.reader"] = stub
+from support.shared_paths import CORPUS, ORACLE, RASA_RESTAURANT, RESTAURANT, SHARED  # noqa: F401 (re-exported)
 
 
 def read(bot_dir: str) -> model.Project:
-    _ensure_nlu_reader()
-    from formc.reader import read_project
     project, diagnostics = read_project(bot_dir)
     errors = [d.render() for d in diagnostics if d.is_error]
     assert project is not None and not errors, errors
@@ -37,8 +25,6 @@ def machine_for(project: model.Project, digest: str = "test-digest") -> Machine:
     dialogue, diagnostics = compile_dialogue(project)
     errors = [d.render() for d in diagnostics if d.is_error]
     assert not errors, errors
-    from formc.nlu.compile import compile_nlu
-
     nlu_data, _ = compile_nlu(project.nlu, project.config.nlu, project.domain)
     return Machine(name=os.path.basename(project.root), digest=digest or project.digest,
                    domain=project.domain, config=project.config, endpoints=project.endpoints,
@@ -64,7 +50,6 @@ def project_from_yaml(tmp_path, domain: str, rules: str = "", stories: str = "",
 
 def compact(ev: dict) -> str:
     """capture_oracle.py's compact event form (also what bench/oracle_tools/record.py stores)."""
-    import json
     kind = ev.get("event")
     if kind == "user":
         return f"user:{((ev.get('parse_data') or {}).get('intent') or {}).get('name')}"

@@ -6,7 +6,7 @@ import random
 
 from formc.runtime import events as E
 from formc.runtime.engine import LISTEN, Engine
-from runtime_helpers import machine_for, project_from_yaml
+from support.runtime_helpers import machine_for, project_from_yaml
 
 DOMAIN = """
 version: "3.1"

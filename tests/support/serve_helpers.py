@@ -12,7 +12,8 @@ import time
 import urllib.error
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from support.shared_paths import ROOT
+
 PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
 if not os.path.exists(PYTHON):
     PYTHON = sys.executable
@@ -172,7 +173,7 @@ def build_restaurant_fsm(tmp_dir: str) -> str:
         return _BUILT["restaurant"]
     from formc.artifact import dump_machine
     from formc.api import compile_project
-    from shared_paths import RESTAURANT as src
+    from support.shared_paths import RASA_RESTAURANT as src
     bot = os.path.join(tmp_dir, "restaurant")
     shutil.copytree(src, bot)
     for dirpath, dirnames, filenames in os.walk(bot):

@@ -11,7 +11,7 @@ from formc.nlu.reader import read_nlu_markdown, read_nlu_yaml
 from formc.reader.config import read_config
 from formc.yaml_loader import load_yaml_file
 
-from shared_paths import CORPUS, ORACLE, RESTAURANT  # noqa: F401 (re-exported)
+from support.shared_paths import CORPUS, ORACLE, RASA_RESTAURANT, RESTAURANT  # noqa: F401 (re-exported)
 
 
 def read_bot_nlu(root: str) -> tuple[NluData, list]:

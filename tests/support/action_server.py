@@ -5,18 +5,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from typing import Callable, Optional
 
-from serve_helpers import ADDRESS_IN_USE, free_port
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
-if not os.path.exists(PYTHON):
-    PYTHON = sys.executable
+from support.serve_helpers import ADDRESS_IN_USE, PYTHON, ROOT, free_port
 
 
 def _healthy(base: str) -> bool:

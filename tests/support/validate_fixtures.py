@@ -36,6 +36,11 @@ responses:
 NLU = """\
 version: "3.1"
 nlu:
+- lookup: cuisine
+  examples: |
+    - italian
+    - thai
+    - indian
 - intent: greet
   examples: |
     - hello
