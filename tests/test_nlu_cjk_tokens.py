@@ -16,7 +16,7 @@ from formc.errors import Reporter
 from formc.model import Domain, Intent, NluConfig, NluData, NluExample
 from formc.nlu.classify import Nlu
 from formc.nlu.compile import compile_nlu
-from formc.nlu.tokenize import CHAR, RUN, cjk_mode, tokenize
+from formc.nlu.tokenize import CHAR, JIEBA, RUN, cjk_mode, tokenize
 from formc.reader import read_project
 from formc.reader.config import read_config
 from formc.yaml_loader import load_yaml
@@ -81,7 +81,7 @@ def _config(text: str) -> tuple[NluConfig, Reporter]:
 
 @pytest.mark.parametrize("yaml_text,mode", [
     ("language: zh\npipeline:\n  - name: WhitespaceTokenizer\n", RUN),
-    ("language: zh\npipeline:\n  - name: JiebaTokenizer\n", CHAR),
+    ("language: zh\npipeline:\n  - name: JiebaTokenizer\n", JIEBA),       # jieba itself
     ("language: ja\npipeline: []\n", CHAR),
     ("language: ko_KR\n", CHAR),
     ("language: zh\npipeline:\n  - name: compoments.nlu.tokenizers.bert_tokenizer."
@@ -107,7 +107,7 @@ def test_config_formc_block_mistakes():
 
 def test_mode_from_examples_without_a_language():
     assert cjk_mode(None, (), ["我想查话费", "hi"]) == CHAR
-    assert cjk_mode("en", ("JiebaTokenizer",), ["我想查话费"]) == CHAR
+    assert cjk_mode("en", ("JiebaTokenizer",), ["我想查话费"]) == JIEBA
     assert cjk_mode("en", ("WhitespaceTokenizer",), ["我想查话费"]) == RUN
     assert cjk_mode("en", (), ["book a table at 北京饭店 for two"]) == RUN
 
@@ -144,13 +144,13 @@ def test_word_caches_do_not_leak_between_modes():
     assert first == list(reversed(again))
 
 
-def test_phone_plan_zh_fsm_records_char_mode_and_parses(monkeypatch):
+def test_phone_plan_zh_fsm_records_jieba_mode_and_parses(monkeypatch):
     monkeypatch.chdir(ROOT)
     machine, diagnostics = compile_project(os.path.join("examples", "phone-plan-zh"))
     assert machine is not None, [d.render() for d in diagnostics if d.is_error]
     loaded = loads_machine(dumps_machine(machine, root=os.path.join("examples", "phone-plan-zh")))
-    assert loaded.config.nlu.cjk_tokens == CHAR
-    assert loaded.nlu_data["scorer"]["cjk_tokens"] == CHAR
+    assert loaded.config.nlu.cjk_tokens == JIEBA      # its pipeline names JiebaTokenizer
+    assert loaded.nlu_data["scorer"]["cjk_tokens"] == JIEBA
     nlu = loaded.nlu
     assert nlu.parse("帮我查一下话费还有多少")["intent"]["name"] == "查话费"
     parsed = nlu.parse("查一下我的日租宝还剩多少流量")

@@ -20,6 +20,7 @@ from .crf import CrfExtractor
 from .entities import Extractor, apply_synonyms
 from .lookup_index import IndexCache
 from .scorers import KeywordScorer, load_scorer
+from .jieba_tokens import register as register_jieba
 from .tokenize import tokenize
 
 _INTENT_MESSAGE = re.compile(
@@ -36,6 +37,7 @@ class Nlu:
         # one lookup map shared by the extractor and the scorers' lookup features; the
         # extractor picks its folding first, the (case-sensitive) featurizers verify on it
         indexes = IndexCache(tables, _tables_used(d))
+        register_jieba((d.get("tokenizer") or {}).get("jieba"))    # before the scorers
         self.extractor = Extractor(d.get("extractor") or {}, tables, indexes)
         self.scorer = load_scorer(d.get("scorer"), tables, indexes)
         self.crfs = [c for c in map(CrfExtractor.load, d.get("crf") or []) if c is not None]

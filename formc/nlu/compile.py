@@ -37,6 +37,7 @@ from .crf import compile_entity_crfs
 from .entities import compile_extractor
 from .featurize import Featurizer, build_vocabulary
 from .tokenize import CJK_MODES, cjk_mode
+from .jieba_tokens import JIEBA, compile_tokenizer, register as register_jieba
 
 FORMAT = "formc-nlu"
 VERSION = 1
@@ -95,6 +96,13 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
     kind = choose_scorer(config)
     cjk = config.cjk_tokens if config.cjk_tokens in CJK_MODES else \
         cjk_mode(config.language, config.pipeline, texts)
+    tokenizer = None
+    if cjk == JIEBA:            # Rasa's JiebaTokenizer: jieba's tokens, user dictionaries
+        tokenizer, found = compile_tokenizer(config)
+        diags += found
+        cjk = register_jieba(tokenizer["jieba"])
+        if config.regex_featurizer_word_boundaries is None:
+            feat_boundaries = True      # Rasa's default: formc reproduces this pipeline exactly
     scorer = None
     if kind == "keyword":
         diags += _invalid_keywords(examples, config.keyword_case_sensitive)
@@ -122,6 +130,8 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
         "text_tokens": cjk if (not config.pipeline or any(
             p.rsplit(".", 1)[-1].endswith("Tokenizer") for p in config.pipeline)) else None,
     }
+    if tokenizer:
+        model["tokenizer"] = tokenizer
     if crfs:        # only then: bots without CRF entities keep their exact bytes
         model["crf"] = crfs
         if "RegexEntityExtractor" not in {p.rsplit(".", 1)[-1] for p in config.pipeline}:

@@ -1,9 +1,11 @@
-"""Message text -> tokens (word, start, end), the way Rasa 3.6's WhitespaceTokenizer splits it.
+"""Message text -> tokens (word, start, end), as Rasa 3.6's WhitespaceTokenizer or JiebaTokenizer splits it.
 
-Two modes (`cjk`): "run" (default) is the exact WhitespaceTokenizer emulation below; "char"
+Modes (`cjk`): "run" (default) is the exact WhitespaceTokenizer emulation below; "char"
 makes every CJK ideograph, kana or hangul character its own token and tokenizes the text
 between them as "run" does. "char" stands in for the tokenizers Chinese/Japanese/Korean bots
-use (Jieba, BERT's per-character Chinese tokenization), which never see a sentence as one word.
+use (BERT's per-character Chinese tokenization), which never see a sentence as one word.
+"jieba" (or "jieba:<digest>" with user dictionaries / a token_pattern) is Rasa's
+JiebaTokenizer itself: the jieba package's tokens, whitespace and punctuation included.
 
 Why emulate rather than simply split on spaces: the intent scorer reproduces Rasa's light
 pipeline, whose features are built from these exact tokens (punctuation stripped at word edges,
@@ -17,6 +19,8 @@ from __future__ import annotations
 import re
 
 import regex
+
+from .jieba_tokens import JIEBA, jieba_tokens  # noqa: F401  (re-exported)
 
 # Punctuation runs that Rasa replaces by a space: at the end of a word, at the start of a word
 # (unless a digit follows), and inside a word between non-digits (except URL/e-mail characters).
@@ -41,7 +45,7 @@ _RUN = re.compile(r"\S+")
 _CJK = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\u3006\u30fc\uff70]")
 
 RUN, CHAR = "run", "char"
-CJK_MODES = (RUN, CHAR)
+CJK_MODES = (RUN, CHAR)          # what `formc: {cjk_tokens: ...}` may choose
 
 Token = tuple  # (text, start, end)
 
@@ -51,12 +55,16 @@ _LETTER = regex.compile(r"[^\W\d_]")
 
 def cjk_mode(language, pipeline=(), texts=()) -> str:
     """The CJK mode a bot gets unless it chooses one: "run" when the pipeline names Rasa's
-    WhitespaceTokenizer (formc then reproduces Rasa exactly); otherwise "char" for zh/ja/ko
+    WhitespaceTokenizer and "jieba" when it names JiebaTokenizer (formc then reproduces Rasa
+    exactly; the compiler turns "jieba" into the mode of its options); otherwise "char" for zh/ja/ko
     (Jieba, BERT and the like never make a whole CJK sentence one word) and for `texts` (the
     examples) mostly written in CJK characters; "run" for the rest. The reader passes no texts
     when config.yml names a language, so a declared non-CJK language always means "run"."""
-    if "WhitespaceTokenizer" in {str(p).rsplit(".", 1)[-1] for p in pipeline}:
+    names = {str(p).rsplit(".", 1)[-1] for p in pipeline}
+    if "WhitespaceTokenizer" in names:
         return RUN
+    if "JiebaTokenizer" in names:
+        return JIEBA
     if language is not None:
         code = str(language).split("_")[0].split("-")[0].lower()
         if code in CJK_TOKEN_LANGUAGES:
@@ -76,6 +84,8 @@ def mostly_cjk(texts) -> bool:
 
 def tokenize(text: str, cjk: str = RUN) -> list[Token]:
     """Tokens of `text` with offsets into `text` (end exclusive)."""
+    if cjk.startswith(JIEBA):
+        return jieba_tokens(text, cjk)
     if cjk == CHAR and _CJK.search(text):
         return _char_tokens(text)
     return _words(text, 0) or [(text, 0, len(text))]
