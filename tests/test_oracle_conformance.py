@@ -77,14 +77,8 @@ IDS = [f"{os.path.basename(os.path.dirname(f))}/{os.path.basename(f)[:-5]}" for 
 # reason. Every entry must be an NLU difference (the same conversation passes (b)).
 NLU_XFAIL: dict[str, str] = {
     # (fixed: no ResponseSelector -> no sub-intent answer; blank text classified unless the
-    # RegexFeaturizer has patterns. Keep new NLU-only differences here with their reason.)
-    "features/07_list_slot": (
-        "turn 1 text: the features bot's CRFEntityExtractor (kept for entity roles) re-extracts "
-        "the lookup toppings, so Rasa's parse has each topping twice and the list slot holds 4 "
-        "values; formc's NLU has no CRF extractor (regex/lookup entities only)"),
-    "features/08_roles": (
-        "turns 0-1 text: city roles (from/to) come from Rasa's CRFEntityExtractor; formc's NLU "
-        "has no CRF extractor, so its city entities carry no role and from_city/to_city stay unset"),
+    # RegexFeaturizer has patterns; CRFEntityExtractor roles and duplicates (features/07, 08).
+    # Keep new NLU-only differences here with their reason.)
 }
 
 # (b) dialogue differences found by these recordings, kept visible as strict xfails until fixed
@@ -265,7 +259,7 @@ def test_end_to_end_matches_rasa(bots, path, request):
     assert not diffs, "\n".join(diffs)
 
 
-REPRODUCED = {"RegexEntityExtractor", "RegexMessageHandler", None}
+REPRODUCED = {"RegexEntityExtractor", "RegexMessageHandler", "CRFEntityExtractor", None}
 # Where Rasa's L-BFGS stops at max_iter before converging (formbot: all 100 iterations), its
 # path and formc's drift apart by up to ~1e-3; converged fits agree to ~1e-8.
 CONFIDENCE_TOLERANCE = 0.005
@@ -285,8 +279,8 @@ def _nlu_diffs(bots: _Bots, record: dict) -> list[str]:
         if (got.get("intent") or {}).get("name") != (rasa.get("intent") or {}).get("name"):
             diffs.append(f"{label} intent: rasa {rasa.get('intent')} formc {got.get('intent')}")
             continue
-        key = lambda e: (e.get("entity"), str(e.get("value")), e.get("start"), e.get("end"))  # noqa: E731
-        # formc has no CRFEntityExtractor (the features bot's Rasa config had one)
+        key = lambda e: (e.get("entity"), str(e.get("value")), e.get("start"), e.get("end"),  # noqa: E731
+                         str(e.get("role")), str(e.get("group")))
         theirs = [e for e in rasa.get("entities") or [] if e.get("extractor") in REPRODUCED]
         if sorted(map(key, got.get("entities") or [])) != sorted(map(key, theirs)):
             diffs.append(f"{label} entities: rasa {rasa.get('entities')} formc {got.get('entities')}")

@@ -12,7 +12,12 @@ from __future__ import annotations
 from .. import model
 from ..errors import Reporter
 from ..nlu.extractable import extractable_entities
-from .references import part_span
+
+
+def _entity_span(mapping: model.SlotMapping):
+    """Where the mapping's `entity:` value is (the reader records the parts of a mapping)."""
+    part = getattr(mapping.span, "part", None)
+    return (part("entity") if part else None) or mapping.span
 
 
 def _active_in(mapping: model.SlotMapping, form: model.Form) -> bool:
@@ -55,5 +60,5 @@ def unextractable_form_slots(project: model.Project, rep: Reporter) -> None:
             entities = ", ".join(dict.fromkeys(_described(m) for m in active))
             rep.error("F630", f"form '{form.name}' can never be completed: slot '{name}' maps "
                       f"only from entity {entities}, which no extractor finds",
-                      part_span(first.span, "entity") or first.span or slot.span,
+                      _entity_span(first) or slot.span,
                       _hint(first))

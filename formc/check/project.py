@@ -197,9 +197,11 @@ _STAND_INS = {
     "UnexpecTEDIntentPolicy": "formc never predicts action_unlikely_intent",
     "DIETClassifier": "intents are scored by formc's emulation of the light pipeline (count "
                       "vectors + LogisticRegressionClassifier), so confidences differ from DIET's; "
-                      "DIET's entities are not extracted (regexes, lookups and payloads are)",
+                      "with entity_recognition on (its default), DIET's entities (roles and "
+                      "groups included) come from a CRFEntityExtractor that formc trains on the "
+                      "annotated examples at compile time, so which entities are found and their "
+                      "confidences can differ from DIET's",
     "ResponseSelector": "formc selects retrieval responses with its own example scorer",
-    "CRFEntityExtractor": "entities come from regexes, lookup tables and payloads only",
     "SklearnIntentClassifier": "intents are scored by formc's logistic-regression emulation",
     "DucklingEntityExtractor": "no Duckling: add regexes for dates, numbers, e-mails, ...",
     "SpacyEntityExtractor": "no spaCy: add regexes or lookup tables for these entities",
@@ -232,6 +234,8 @@ def _approximations(doc, span, rep: Reporter) -> None:
                 _info(rep, "F618", f"{section} component '{name}' is a trained model formc does "
                       f"not reproduce: {_STAND_INS[name]}", where or span,
                       "see 'Compatibility with Rasa 3.6' in formc's README")
+            if name == "CRFEntityExtractor":
+                _crf_features(entry, where or span, rep)
             if name == "CountVectorsFeaturizer":
                 for option in ("min_df", "max_df"):
                     share = entry.get(option)
@@ -247,6 +251,17 @@ def _approximations(doc, span, rep: Reporter) -> None:
                     _info(rep, "F618", f"option '{option}: {entry[option]}' of '{name}' is not "
                           f"reproduced; formc uses Rasa's default ({default})", where or span,
                           "remove the option, or expect intent confidences to differ from Rasa's")
+
+
+def _crf_features(entry, where, rep: Reporter) -> None:
+    """CRFEntityExtractor is reproduced, except features that need spaCy or dense featurizers."""
+    windows = entry.get("features")
+    used = {str(f) for w in windows if isinstance(w, list) for f in w} if isinstance(
+        windows, list) else set()
+    for feature in sorted(used & {"pos", "pos2", "text_dense_features"}):
+        _info(rep, "F618", f"CRFEntityExtractor feature '{feature}' is not reproduced (it needs "
+              "spaCy part-of-speech tags or dense featurizers); formc's CRF is trained without "
+              "it", where, "remove the feature, or expect entity predictions to differ from Rasa's")
 
 
 def too_few_examples(project: model.Project, rep: Reporter) -> None:
