@@ -320,7 +320,7 @@ def compile_stories(project: model.Project, rule_keys: tuple, unhappy_keys: tupl
     for rule in rules:
         for events in story_events(rule, domain):
             pairs = states_and_actions(applied(events, loops), domain, used)
-            for state, _a in pairs:
+            for state, _a in states_and_actions(events, domain, used):   # raw: see below
                 rule_slots |= {n for n, _v in state.slots}
                 if state.active_loop:
                     rule_loops.add(state.active_loop)
@@ -335,17 +335,26 @@ def compile_stories(project: model.Project, rule_keys: tuple, unhappy_keys: tupl
         starts_with_action = bool(path.steps) and isinstance(path.steps[0], (model.ActionStep, model.BotStep))
         for events in story_events(path, domain):
             pairs = states_and_actions(applied(events, loops), domain, used)
+            # Rasa's training trackers cache one state per logged action (TrackerWithCachedStates:
+            # no loop collapse) while the labels come from the applied events (loop happy-path
+            # turns collapsed): the memo key of the j-th applied action is the first j+1 RAW
+            # states. Stories that write a form's filling turns are thus memorised under keys a
+            # live (collapsed) conversation never shows, and rule-only data is read from the raw
+            # states (ruleturns/03: Rasa falls back after such a story's utter_submit)
+            raw = [s for s, _a in states_and_actions(events, domain, used)]
             replay.run(path, pairs, own)
             longest = max(longest, len(pairs))
             tids = graph.add(path, pairs)
             node = -1
-            for j, (state, action) in enumerate(pairs):
+            for state in raw:
                 story_slots |= {n for n, _v in state.slots}
                 if state.active_loop:
                     story_loops.add(state.active_loop)
+            for j, (_state, action) in enumerate(pairs):
+                state = raw[j]
                 if max_history:
                     start = max(0, j + 1 - max_history)
-                    node = trie.walk(tuple(s for s, _a in pairs[start:j + 1]))
+                    node = trie.walk(tuple(raw[start:j + 1]))
                     length = j + 1 - start
                 else:
                     node = trie._node(node, state)
