@@ -207,7 +207,7 @@ CODES: dict[str, tuple[str, str]] = {
     "F620": (WARNING, "form never activated"),
     "F621": (WARNING, "rule/story shadowed by a form's slot mapping"),
     "F622": (WARNING, "rule/story repeats another step for step"),
-    "F630": (ERROR, "form slot mapped only from entities no extractor finds"),
+    "F630": (WARNING, "form slot mapped only from entities no extractor finds"),
     "F801": (ERROR, "unknown channel in credentials.yml"),
     "F802": (ERROR, "credentials file or channel settings not a mapping"),
     "F803": (ERROR, "unsupported tracker_store type or dialect"),

@@ -1,10 +1,11 @@
 """Validation rule F630: a form's required slot that only entities no extractor finds could fill.
 
-F630 error  a required form slot whose every mapping active in the form reads an entity (with
-            its role / group) that no extractor of the compiled pipeline produces: regexes and
-            lookup tables (for annotated entities), the CRF (CRFEntityExtractor or DIET's
-            stand-in: annotated entities, roles and groups), Duckling dimensions, button payloads.
-            The form can never be completed from what users type.
+F630 (a warning that `formc validate` makes an error: Rasa trains through it, so `formc compile`
+does too) a required form slot whose every mapping active in the form reads an entity (with its
+role / group) that no extractor of the compiled pipeline produces: regexes and lookup tables
+(for annotated entities), the CRF (CRFEntityExtractor or DIET's stand-in: annotated entities,
+roles and groups), Duckling dimensions, button payloads. The form can never be completed from
+what users type.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def unextractable_form_slots(project: model.Project, rep: Reporter) -> None:
                 continue
             first = active[0]
             entities = ", ".join(dict.fromkeys(_described(m) for m in active))
-            rep.error("F630", f"form '{form.name}' can never be completed: slot '{name}' maps "
+            rep.warning("F630", f"form '{form.name}' can never be completed: slot '{name}' maps "
                       f"only from entity {entities}, which no extractor finds",
                       _entity_span(first) or slot.span,
                       _hint(first))

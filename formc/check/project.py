@@ -17,7 +17,7 @@ F615 error   `on_reprompt_limit` naming an unknown action
 F616 error   forms without RulePolicy in config.yml (Rasa refuses to train)
 F617 warning rules without RulePolicy in config.yml (only RulePolicy learns them)
 F618 info    a config.yml component or option formc does not reproduce (ML models, options)
-F630 error   a form's required slot that maps only from entities no extractor of the pipeline
+F630 warning a form's required slot that maps only from entities no extractor of the pipeline
              finds (formc/check/extractable.py)
 
 Unknown actions, intents, slots and loops in stories/rules (Rasa's "actions/forms/intents in
