@@ -14,10 +14,45 @@ from .diagnostics import render_text
 from .errors import FormcError
 
 
+def use_colour(stream=None) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    stream = stream or sys.stderr
+    return (hasattr(stream, "isatty") and stream.isatty() and "NO_COLOR" not in os.environ
+            and os.environ.get("TERM") != "dumb")
+
+
 def _print_diagnostics(diagnostics, show_warnings: bool = True) -> None:
     shown = [d for d in diagnostics if show_warnings or d.is_error]
     if shown:
-        print(render_text(shown), file=sys.stderr)
+        print(render_text(shown, color=use_colour(sys.stderr)), file=sys.stderr)
+
+
+class _Progress:
+    """A 'compiling ...' line on stderr when a compile is still running after `delay` seconds
+    (quick compiles stay silent); on a terminal the line is erased when the work ends."""
+
+    def __init__(self, label: str, delay: float = 1.0):
+        self.label, self.delay = label, delay
+        self.timer = None
+        self.shown = False
+
+    def _show(self) -> None:
+        self.shown = True
+        end = "" if use_colour(sys.stderr) or sys.stderr.isatty() else "\n"
+        print(f"{self.label} ...", end=end, file=sys.stderr, flush=True)
+
+    def __enter__(self):
+        import threading
+
+        self.timer = threading.Timer(self.delay, self._show)
+        self.timer.daemon = True
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.timer.cancel()
+        if self.shown and sys.stderr.isatty():
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
 
 
 def cmd_compile(args) -> int:
@@ -25,11 +60,16 @@ def cmd_compile(args) -> int:
     from .artifact import dump_machine
 
     started = time.perf_counter()
-    machine, diagnostics = compile_project(args.bot_dir)
-    _print_diagnostics(diagnostics, show_warnings=not args.quiet)
+    with _Progress(f"compiling {args.bot_dir} (reading, checking, training the NLU)"):
+        machine, diagnostics = compile_project(args.bot_dir)
+    errors = [d for d in diagnostics if d.is_error]
+    warnings = [d for d in diagnostics if d.severity == "warning"]
+    _print_diagnostics(errors + (warnings if args.warnings else []))
+    if warnings and not args.warnings and not args.quiet:
+        print(f"{len(warnings)} warning(s): run formc validate {args.bot_dir} to see them",
+              file=sys.stderr)
     if machine is None:
-        errors = sum(1 for d in diagnostics if d.is_error)
-        print(f"formc: {errors} error(s); no machine written", file=sys.stderr)
+        print(f"formc: {len(errors)} error(s); no machine written", file=sys.stderr)
         return 1
     output = args.output or os.path.join(args.bot_dir.rstrip("/") + ".fsm")
     size = dump_machine(machine, output, root=args.bot_dir)
@@ -65,7 +105,7 @@ def cmd_validate(args) -> int:
             print(render_github(diagnostics))
     else:
         if diagnostics:
-            print(render_text(diagnostics))
+            print(render_text(diagnostics, color=use_colour(sys.stdout)))
             print()
         counts = {s: sum(1 for d in diagnostics if d.severity == s) for s in ("error", "warning", "info")}
         print(f"formc validate {args.bot_dir}: {'failed' if code else 'passed'}: "
@@ -162,7 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compile", help="compile a bot directory into a .fsm machine file")
     p.add_argument("bot_dir")
     p.add_argument("-o", "--output", help="output file (default: BOT_DIR.fsm)")
-    p.add_argument("-q", "--quiet", action="store_true", help="show errors only, not warnings")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="show errors only, without the count of hidden warnings")
+    p.add_argument("--warnings", action="store_true",
+                   help="also show the warnings (formc validate shows everything)")
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("inspect", help="print a machine's states and transitions with sources")
@@ -207,15 +250,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve a machine over Rasa's REST channel and HTTP API")
     p.add_argument("machine", help=".fsm file or bot directory")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1; Rasa binds 0.0.0.0: pass --host 0.0.0.0)")
     p.add_argument("--port", type=int, default=5005)
-    p.add_argument("--store", default="sqlite:///formc.db",
-                   help="sqlite:///PATH (default formc.db), redis://HOST:PORT/DB or memory://")
-    p.add_argument("--endpoints", help="endpoints.yml (action server) overriding the compiled one")
+    p.add_argument("--store", default=None,
+                   help="sqlite:///PATH, redis://HOST:PORT/DB, postgresql://USER@HOST:PORT/DB or "
+                        "memory:// (default: endpoints.yml's tracker_store, else sqlite:///formc.db)")
+    p.add_argument("--endpoints", help="endpoints.yml: action server, tracker_store, lock_store, "
+                   "models (default: the bot directory's endpoints.yml)")
+    p.add_argument("--credentials", help="credentials.yml: channels (rest, socketio, callback; "
+                   "default: the bot directory's credentials.yml)")
     p.add_argument("--auth-token", help="token required as ?token= on admin endpoints")
     p.add_argument("--cors", action="append", default=[], metavar="ORIGIN")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--max-body", default="1MB", help="largest accepted request body")
+    p.add_argument("--model-dir", metavar="DIR",
+                   help="PUT /model loads only .fsm files or bot directories inside DIR")
     p.add_argument("--record-exp", type=float, default=None,
                    help="seconds after which an idle conversation is dropped")
     p.add_argument("--debug", action="store_true", help="log per-turn timing")

@@ -137,7 +137,7 @@ def test_f612_no_way_to_ask(tmp_path):
 
 
 def test_f613_lookup_entry_in_two_entities(tmp_path):
-    domain = DOMAIN.replace("  - cuisine\n", "  - cuisine\n  - dish\n")
+    domain = DOMAIN.replace("  - cuisine\n", "  - cuisine\n  - dish\n", 1)   # entities only
     nlu = NLU + ("- lookup: cuisine\n  examples: |\n    - italian\n    - thai\n"
                  "- lookup: dish\n  examples: |\n    - pizza\n    - Thai\n")
     bot = write_bot(tmp_path, domain=domain, nlu=nlu)

@@ -41,10 +41,22 @@ def _activations(transitions) -> set[str]:
             if (t.guard or {}).get("active_loop") != a}
 
 
+def _declared_intents(machine: Any) -> set[str]:
+    return set(machine.domain.intent_names()) | set(model.DEFAULT_INTENTS)
+
+
+def _dead(transition, intents: set[str]) -> bool:
+    """A transition guarded by an undeclared intent never fires: the NLU cannot predict it."""
+    intent = (transition.guard or {}).get("intent")
+    return bool(intent) and intent.split("/", 1)[0] not in intents
+
+
 def reachable_states(machine: Any, extra_actions: frozenset = frozenset()) -> set[str]:
     """States reachable from `listening`. A transition guarded by a predicted action (form
-    activation, two-stage fallback) counts only when some rule starts that action."""
-    transitions = tuple(machine.dialogue.transitions)
+    activation, two-stage fallback) counts only when some rule starts that action, and one
+    guarded by an undeclared intent not at all."""
+    intents = _declared_intents(machine)
+    transitions = tuple(t for t in machine.dialogue.transitions if not _dead(t, intents))
     actions = _activations(transitions) | set(extra_actions)
     enabled = []
     for t in transitions:
@@ -65,27 +77,36 @@ def reachable_states(machine: Any, extra_actions: frozenset = frozenset()) -> se
     return seen
 
 
-def _story_activations(project) -> set[str]:
-    """Forms a story starts: `- action: F` directly followed by `- active_loop: F`."""
+def _story_activations(project, intents: set[str]) -> set[str]:
+    """Forms a story starts: `- action: F` directly followed by `- active_loop: F`, after a
+    user turn the NLU can produce (a story whose intent is undeclared never gets there)."""
     out = set()
     for story in project.stories if project is not None else ():
         steps = list(story.steps)
+        alive = True
         for step, after in zip(steps, steps[1:]):
-            if (isinstance(step, model.ActionStep) and isinstance(after, model.LoopStep)
+            if isinstance(step, model.UserStep) and step.intent:
+                alive = alive and step.intent.split("/", 1)[0] in intents
+            if (alive and isinstance(step, model.ActionStep) and isinstance(after, model.LoopStep)
                     and after.name == step.name):
                 out.add(step.name)
     return out
 
 
 def unreachable_forms(machine: Any, transitions, project, rep: Reporter) -> None:
-    seen = reachable_states(machine, frozenset(_story_activations(project)))
+    intents = _declared_intents(machine)
+    seen = reachable_states(machine, frozenset(_story_activations(project, intents)))
     reported = set()
     for state in machine.dialogue.states:
         if state.kind != "form" or state.id in seen or state.form in reported:
             continue
         reported.add(state.form)
         form = machine.domain.form(state.form)
-        rep.warning("F620", f"form '{state.form}' is never activated: no rule or story runs it, so "
+        dead = sorted({t.guard["intent"] for t in transitions
+                       if state.form in t.actions and _dead(t, intents)})
+        why = (f"it is started only after undeclared intent(s) {', '.join(map(repr, dead))}, "
+               "which the NLU never predicts" if dead else "no rule or story runs it")
+        rep.warning("F620", f"form '{state.form}' is never activated: {why}, so "
                     f"its {len(form.required_slots) if form else 0} state(s) are unreachable",
                     form.span if form else None,
                     f"add a rule: '- intent: ...' then '- action: {state.form}' and "

@@ -17,6 +17,8 @@ F615 error   `on_reprompt_limit` naming an unknown action
 F616 error   forms without RulePolicy in config.yml (Rasa refuses to train)
 F617 warning rules without RulePolicy in config.yml (only RulePolicy learns them)
 F618 info    a config.yml component or option formc does not reproduce (ML models, options)
+F619 error   a slot whose every mapping reads an entity the domain does not declare: it can
+             never be filled
 F630 warning a form's required slot that maps only from entities no extractor of the pipeline
              finds (formc/check/extractable.py)
 
@@ -33,6 +35,7 @@ from typing import Iterator
 from .. import model
 from ..errors import INFO, Diagnostic, Reporter, Span, did_you_mean as _did_you_mean
 from .extractable import unextractable_form_slots
+from .references import only_undeclared_entities, part_span
 
 MIN_EXAMPLES = 2          # Rasa's own threshold: "Minimum is 2, training may fail"
 PLACEHOLDER_ASSISTANT_ID = "placeholder_default"
@@ -44,7 +47,8 @@ def check_rules(project: model.Project) -> list[Diagnostic]:
     """Entry point: every F6xx project rule; returns the findings."""
     rep = Reporter()
     for rule in (intents_without_examples, repeated_examples, unused_intents, unused_responses,
-                 config_keys, too_few_examples, unfillable_slots, unaskable_slots,
+                 config_keys, too_few_examples, undeclared_entity_slots, unfillable_slots,
+                 unaskable_slots,
                  lookup_collisions, reprompt_limits, rule_policy_needed,
                  unextractable_form_slots):
         rule(project, rep)
@@ -290,16 +294,37 @@ def _can_fill(slot: model.Slot, form: model.Form, project: model.Project) -> boo
             continue       # fills only when the form is activated, never once it asks
         if mapping.type == "custom" and not (mapping.action and mapping.action in actions):
             continue
+        if mapping.type == "from_entity" and mapping.entity not in {
+                e.name for e in project.domain.entities}:
+            continue       # Rasa skips a mapping from an undeclared entity
         return True
     return f"validate_{form.name}" in actions
 
 
+def undeclared_entity_slots(project: model.Project, rep: Reporter) -> None:
+    """Rasa skips a from_entity mapping whose entity is not in the domain: a slot with only
+    such mappings is never filled from a message (the form asking for it never completes)."""
+    entities = {e.name for e in project.domain.entities}
+    for slot in project.domain.slots:
+        if not only_undeclared_entities(slot, entities):
+            continue
+        names = sorted({m.entity for m in slot.mappings})
+        first = slot.mappings[0]
+        rep.error("F619", f"slot '{slot.name}' can never be filled: it maps only from entity "
+                  f"{', '.join(repr(n) for n in names)}, which the domain does not declare "
+                  "(Rasa skips such mappings)",
+                  part_span(first.span, "entity") or first.span or slot.span,
+                  _did_you_mean(names[0], entities) or f"declare '{names[0]}' under entities")
+
+
 def unfillable_slots(project: model.Project, rep: Reporter) -> None:
     domain = project.domain
+    entities = {e.name for e in domain.entities}
     for form in domain.forms:
         for name in form.required_slots:
             slot = domain.slot(name)
-            if slot is None or _can_fill(slot, form, project):
+            if (slot is None or _can_fill(slot, form, project)
+                    or only_undeclared_entities(slot, entities)):   # said by F619
                 continue
             rep.error("F611", f"form '{form.name}' requires slot '{name}', but no slot mapping can "
                       "fill it while the form is active: the form would ask forever",

@@ -7,9 +7,10 @@ the dialogue compiler (F4xx), which knows their expansion.
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 from .. import model
-from ..errors import Diagnostic, Reporter, did_you_mean as _did_you_mean
+from ..errors import Diagnostic, Reporter, Span, did_you_mean as _did_you_mean
 
 _PLACEHOLDER = re.compile(r"(?<!\{)\{([^{}\n]+)\}(?!\})")
 
@@ -19,7 +20,7 @@ def check_references(project: model.Project) -> list[Diagnostic]:
     rep = Reporter()
     for rule in (form_slots_exist, mapping_conditions, mapping_references, ignored_intents_exist,
                  nlu_intents_declared, regex_and_lookup_names, response_placeholders,
-                 duplicate_names):
+                 duplicate_names, mapping_roles):
         rule(project, rep)
     return rep.diagnostics
 
@@ -65,9 +66,11 @@ def mapping_references(project: model.Project, rep: Reporter) -> None:
     for slot in domain.slots:
         for mapping in slot.mappings:
             where = mapping.span or slot.span
-            if mapping.type == "from_entity" and mapping.entity not in entities:
+            if (mapping.type == "from_entity" and mapping.entity not in entities
+                    and not only_undeclared_entities(slot, entities)):   # else F619, an error
                 rep.warning("F234", f"slot '{slot.name}' maps from entity '{mapping.entity}', which "
-                            "is not declared under entities (Rasa skips this mapping)", where,
+                            "is not declared under entities (Rasa skips this mapping)",
+                            part_span(mapping.span, "entity") or where,
                             _did_you_mean(mapping.entity, entities) or
                             f"declare '{mapping.entity}' under entities")
             for name in mapping.intent + mapping.not_intent:
@@ -111,7 +114,7 @@ def regex_and_lookup_names(project: model.Project, rep: Reporter) -> None:
 def response_placeholders(project: model.Project, rep: Reporter) -> None:
     slots = {s.name for s in project.domain.slots}
     for response in project.domain.responses:
-        for variation in response.variations:
+        for index, variation in enumerate(response.variations):
             text = variation.get("text")
             if not isinstance(text, str):
                 continue
@@ -119,7 +122,8 @@ def response_placeholders(project: model.Project, rep: Reporter) -> None:
                 if name not in slots:
                     rep.warning("F237", f"response '{response.name}' refers to '{{{name}}}', which "
                                 "is not a slot (Rasa then prints the text uninterpolated)",
-                                response.span, _did_you_mean(name, slots))
+                                _placeholder_span(response.span, index, name) or response.span,
+                                _did_you_mean(name, slots) or f"declare '{name}' under slots")
                     break
 
 
@@ -129,3 +133,58 @@ def duplicate_names(project: model.Project, rep: Reporter) -> None:
         if action.name in forms:
             rep.warning("F238", f"'{action.name}' is both a form and a custom action: the custom "
                         "action replaces the built-in form logic", action.span)
+
+
+def mapping_roles(project: model.Project, rep: Reporter) -> None:
+    """A from_entity mapping with a role or group its entity does not declare never fills."""
+    entities = {e.name: e for e in project.domain.entities}
+    for slot in project.domain.slots:
+        for mapping in slot.mappings:
+            entity = entities.get(mapping.entity or "")
+            if mapping.type != "from_entity" or entity is None:
+                continue
+            for key, value, known in (("role", mapping.role, entity.roles),
+                                      ("group", mapping.group, entity.groups)):
+                if value and value not in known:
+                    rep.warning("F239", f"slot '{slot.name}' maps from entity '{entity.name}' with "
+                                f"{key} '{value}', which entity '{entity.name}' does not declare: "
+                                "the mapping never fills", part_span(mapping.span, key) or
+                                mapping.span or slot.span,
+                                _did_you_mean(value, known) or
+                                f"add '{value}' under {key}s of entity '{entity.name}'")
+
+
+def only_undeclared_entities(slot: model.Slot, entities: set) -> bool:
+    """Every mapping of the slot reads an entity the domain does not declare (Rasa skips each)."""
+    return bool(slot.mappings) and all(m.type == "from_entity" and m.entity not in entities
+                                       for m in slot.mappings)
+
+
+def part_span(span: Optional[Span], key: str) -> Optional[Span]:
+    """Where the value of `key` is, when the reader recorded it (reader.domain.PartSpan)."""
+    part = getattr(span, "part", None)
+    return part(key) if part else None
+
+
+def _source_lines(path: str) -> tuple[str, ...]:
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as handle:
+            return tuple(handle.read().splitlines())
+    except OSError:
+        return ()
+
+
+def _placeholder_span(span: Optional[Span], index: int, name: str) -> Optional[Span]:
+    """The `{name}` inside the text of variation `index`: searched in the source from where the
+    text starts (a quoted, plain or block scalar alike)."""
+    start = part_span(span, str(index))
+    if start is None or not start.line:
+        return None
+    lines = _source_lines(start.file)
+    needle = "{" + name + "}"
+    for number in range(start.line, min(start.line + 50, len(lines) + 1)):
+        line = lines[number - 1]
+        col = line.find(needle, start.col - 1 if number == start.line else 0)
+        if col >= 0:
+            return Span(start.file, number, col + 1)
+    return None

@@ -6,7 +6,7 @@ from typing import NamedTuple, Optional
 
 from .. import model
 from ..model import TWO_STAGE
-from ..errors import Reporter, Span
+from ..errors import Reporter, Span, did_you_mean
 from .control import build_control
 from .expand import applied, rule_keys, states_and_actions, story_events, unhappy_key
 from .machine import DialogueMachine
@@ -63,22 +63,24 @@ def _check_story(story: model.Story, names: _Names, policies: model.PolicyConfig
                 # a warning, as in Rasa: training goes on, the step can simply never match
                 rep.warning("F402", f"{kind} '{story.name}' uses intent '{step.intent}', which is "
                             "not declared in the domain", step.span,
-                            "add it under `intents:` in domain.yml")
+                            did_you_mean(base, intents) or "add it under `intents:` in domain.yml")
         elif isinstance(step, model.ActionStep):
             if step.name not in actions:
                 rep.error("F401", f"{kind} '{story.name}' runs action '{step.name}', which is not a "
                           "response, form, custom or default action", step.span,
+                          did_you_mean(step.name, actions) or
                           "add a response `utter_...`, list it under `actions:`, or fix the name")
         elif isinstance(step, model.SlotStep):
             for name, _value in step.slots:
                 if name not in slots:
                     rep.warning("F403", f"{kind} '{story.name}' sets slot '{name}', which is "
                                 "not declared in the domain (Rasa ignores such slot events)",
-                                step.span, "declare it under `slots:`")
+                                step.span, did_you_mean(name, slots) or "declare it under `slots:`")
         elif isinstance(step, model.LoopStep):
             if step.name and step.name not in loops:
                 rep.error("F404", f"{kind} '{story.name}' names active_loop '{step.name}', which is "
-                          "not a form", step.span, "declare it under `forms:`")
+                          "not a form", step.span,
+                          did_you_mean(step.name, loops) or "declare it under `forms:`")
 
     for step in tuple(story.condition) + tuple(story.steps):
         visit(step)

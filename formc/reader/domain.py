@@ -8,6 +8,7 @@ slot mappings conditioned on the form, `auto_fill` becomes an unconditioned from
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from .. import model
@@ -28,6 +29,30 @@ SLOT_KEYS = {"type", "mappings", "initial_value", "influence_conversation", "val
              "max_value", "auto_fill", "formc"}
 MAPPING_KEYS = {"type", "entity", "role", "group", "intent", "not_intent", "value", "action",
                 "conditions"}
+
+
+@dataclass(frozen=True)
+class PartSpan(Span):
+    """A span that also knows where some of its values are (a mapping's `entity:`, a response
+    variation's `text:`), so a check can point at the offending token. The `.fsm` stores it as
+    the plain span (file:line:col), so compiled bytes do not depend on it."""
+
+    parts: tuple = ()
+
+    def part(self, key: str) -> Optional[Span]:
+        return next((span for name, span in self.parts if name == key), None)
+
+
+def _with_parts(span: Optional[Span], raw: Any, keys: tuple) -> Optional[Span]:
+    """`span` plus the value spans of `keys` in the YAML mapping `raw`."""
+    if span is None or not isinstance(raw, LMap):
+        return span
+    parts = tuple((key, Span(*_plain_fields(raw.value_span(key)))) for key in keys if key in raw)
+    return PartSpan(*_plain_fields(span), parts=parts) if parts else span
+
+
+def _plain_fields(span: Span) -> tuple:
+    return span.file, span.line, span.col, span.end_line, span.end_col
 
 
 def merge_domains(parts: list[tuple[str, LMap]], rep: Reporter) -> LMap:
@@ -393,7 +418,7 @@ class DomainReader:
             not_intent=as_name_list(m.get("not_intent"), "not_intent", span, rep),
             value=plain(m.get("value")),
             action=str(m["action"]) if m.get("action") is not None else None,
-            conditions=tuple(conditions), span=span)
+            conditions=tuple(conditions), span=_with_parts(span, m, ("entity", "role", "action")))
 
     def migrate_legacy(self, drafts: dict, entity_names: set, form_mappings: dict) -> None:
         """Rasa's `data migrate` rules (reference A.4): form mappings, then auto_fill, then custom."""
@@ -468,9 +493,13 @@ def read_responses(value: Any, span: Span, rep: Reporter) -> tuple[model.Respons
         rspan = value.key_span(name)
         if not expect_list(variations, f"response '{name}'", rspan, rep):
             continue
-        kept = []
+        kept, texts = [], []
         for index, variation in enumerate(variations):
             vspan = child_span(variations, index, rspan)
+            if isinstance(variation, LMap) and "text" in variation:
+                texts.append((str(len(kept)), variation.value_span("text")))
+            elif isinstance(variation, str) and vspan is not None:
+                texts.append((str(len(kept)), vspan))
             if isinstance(variation, str):  # tolerated shorthand: a bare text
                 variation = {"text": str(variation)}
             if not isinstance(variation, dict):
@@ -484,6 +513,8 @@ def read_responses(value: Any, span: Span, rep: Reporter) -> tuple[model.Respons
                           vspan, "add 'text: ...'")
                 continue
             kept.append(plain(variation))
+        if rspan is not None and texts:   # where each variation's text starts (F237's caret)
+            rspan = PartSpan(*_plain_fields(rspan), parts=tuple(texts))
         out.append(model.Response(name, tuple(kept), span=rspan))
     return tuple(out)
 
