@@ -20,6 +20,7 @@ from sanic import Sanic
 
 from .. import __version__
 from ..stores import StoreError, open_store
+from .channels import add_channels, push
 from .chatpage import register_chat_routes
 from .conversations import conversation_api
 from .http import Settings
@@ -29,6 +30,8 @@ from .rest import rest_channel
 from .turns import Bot, Conversations
 
 log = logging.getLogger("formc.server")
+#: As Rasa's SQL tracker store with dialect sqlite: a file in the server's working directory.
+DEFAULT_STORE = "sqlite:///formc.db"
 _app_ids = itertools.count(1)
 
 
@@ -43,10 +46,11 @@ def parse_size(text: Union[str, int]) -> int:
     return int(float(m.group(1)) * {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[unit])
 
 
-def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: Optional[str] = None,
+def create_app(machine: Any, store_url: str = DEFAULT_STORE, auth_token: Optional[str] = None,
                cors: Iterable[str] = (), endpoints: Optional[str] = None,
                max_body: Union[str, int] = "1MB", debug: bool = False, trace_limit: int = 20,
-               reminder_interval: float = 1.0, workers: int = 1) -> Sanic:
+               reminder_interval: float = 1.0, workers: int = 1, channels: Iterable[Any] = (),
+               models: Optional[dict] = None) -> Sanic:
     """One Sanic app serving `machine` (a Machine, a .fsm path or a bot directory)."""
     loaded, model_path = load_machine(machine)
     bot = Bot(loaded, model_path, endpoints)
@@ -73,6 +77,10 @@ def create_app(machine: Any, store_url: str = "sqlite:///formc.db", auth_token: 
     for blueprint in (model_api(), rest_channel(), conversation_api()):
         app.blueprint(blueprint)
     register_chat_routes(app, lambda: app.ctx.conversations.bot.machine, auth_token)
+    add_channels(app, channels)
+    app.ctx.conversations.on_push = lambda sender, session, messages: push(
+        app, sender, session, messages)
+    app.ctx.models = models
     return app
 
 
@@ -125,14 +133,41 @@ def _setup_logging(debug: bool) -> None:
     root.setLevel(logging.WARNING if quiet else logging.INFO)
 
 
+def _beside_bot(machine: str, given: Optional[str], name: str) -> Optional[str]:
+    """A --credentials/--endpoints flag, or the bot directory's own file (as `rasa run`)."""
+    if given:
+        return given
+    candidate = os.path.join(machine, name)
+    return candidate if os.path.isdir(machine) and os.path.isfile(candidate) else None
+
+
+def resolve_deployment(args) -> dict:
+    """Flags + credentials.yml + endpoints.yml -> create_app's deployment arguments and the
+    startup notes; flags win over the files. Raises FormcError (file:line) or OSError."""
+    from ..reader.deploy import Deployment, read_credentials, read_deployment
+    credentials = _beside_bot(args.machine, getattr(args, "credentials", None), "credentials.yml")
+    endpoints = _beside_bot(args.machine, args.endpoints, "endpoints.yml")
+    channels = read_credentials(credentials) if credentials else []
+    deployment = read_deployment(endpoints) if endpoints else Deployment()
+    store_url = args.store or deployment.store_url or DEFAULT_STORE
+    if getattr(args, "record_exp", None):
+        store_url += ("&" if "?" in store_url else "?") + f"record_exp={args.record_exp}"
+    notes = list(deployment.notes)
+    if args.store and deployment.store_url:
+        notes.append(f"--store {args.store.split('?')[0]} wins over tracker_store in {endpoints}")
+    if credentials:
+        names = ", ".join(["rest"] + [c.name for c in channels if c.name != "rest"])
+        notes.append(f"channels from {credentials}: {names}")
+    return {"store_url": store_url, "endpoints": endpoints, "channels": channels,
+            "models": deployment.models, "notes": notes}
+
+
 def serve_command(args) -> int:
     """`formc serve`: validate everything in the main process, then serve: in this process, or
     in `--workers N` forked processes (formc.server.workers)."""
+    from ..errors import FormcError
     from .workers import bind_listener, run_workers
 
-    store_url = args.store
-    if getattr(args, "record_exp", None):
-        store_url += ("&" if "?" in store_url else "?") + f"record_exp={args.record_exp}"
     workers = max(1, int(getattr(args, "workers", 1) or 1))
     try:
         parse_size(args.max_body)
@@ -141,10 +176,16 @@ def serve_command(args) -> int:
         return 2
     _setup_logging(args.debug)
     try:
-        app = create_app(args.machine, store_url=store_url, auth_token=args.auth_token,
-                         cors=tuple(args.cors or ()), endpoints=args.endpoints,
-                         max_body=args.max_body, debug=args.debug, workers=workers)
+        deploy = resolve_deployment(args)
+        app = create_app(args.machine, store_url=deploy["store_url"], auth_token=args.auth_token,
+                         cors=tuple(args.cors or ()), endpoints=deploy["endpoints"],
+                         max_body=args.max_body, debug=args.debug, workers=workers,
+                         channels=deploy["channels"], models=deploy["models"])
+        app.ctx.model_dir = getattr(args, "model_dir", None)   # PUT /model loads only below it
         asyncio.run(_check_store(app.ctx.store))
+    except FormcError as e:
+        print("\n".join(d.render() for d in e.diagnostics), file=sys.stderr)
+        return 1
     except (StoreError, OSError) as e:
         print(f"formc serve: {e}", file=sys.stderr)
         return 1
@@ -153,8 +194,7 @@ def serve_command(args) -> int:
     except OSError as e:
         print(f"formc serve: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
         return 1
-    print(f"formc {__version__}: serving {args.machine} on http://{args.host}:{args.port} "
-          f"(store {store_url.split('?')[0]}, {workers} worker(s))", file=sys.stderr, flush=True)
+    _announce(args, deploy, app, workers)
 
     def serve(sock) -> None:
         app.run(sock=sock, single_process=True, access_log=False, motd=False, debug=False)
@@ -164,6 +204,23 @@ def serve_command(args) -> int:
     sock.close()   # each worker binds its own SO_REUSEPORT socket
     freeze_heap()   # the forked workers start out sharing the loaded machine's pages
     return run_workers(serve, args.host, args.port, workers)
+
+
+def _announce(args, deploy: dict, app: Sanic, workers: int) -> None:
+    store = deploy["store_url"].split("?")[0]
+    if store.startswith("sqlite:///"):
+        store = "sqlite:///" + os.path.abspath(store[len("sqlite:///"):])
+    for note in deploy["notes"] + startup_warnings(app):
+        print(f"formc serve: {note}", file=sys.stderr)
+    print(f"formc {__version__}: serving {args.machine} on http://{args.host}:{args.port} "
+          f"(store {store}, {workers} worker(s))", file=sys.stderr, flush=True)
+
+
+def startup_warnings(app: Sanic) -> list[str]:
+    """One line when the action server is unreachable and the bot has custom actions."""
+    from .probes import action_server_warning
+    line = action_server_warning(app.ctx.conversations.bot)
+    return [line] if line else []
 
 
 async def _check_store(store) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sanic import Blueprint
 
+from .channels import external_output
 from .errors import ApiError, bad_request, event_problem, field, parse_json_object, parse_json_value
 from .http import checked_id, include_events, json_response, rest_messages, route_methods
 
@@ -70,14 +71,16 @@ def conversation_api() -> Blueprint:
             raise ApiError(404, "NotFound", f"The intent {name!r} is not in the domain.",
                            {"intent": name})
 
+        latest: list = [None]   # the channel the user last wrote on, for ?output_channel=latest
         async def step(bot, session):
+            latest[0] = getattr(session, "latest_input_channel", None)
             return await bot.agent.trigger_intent(session, conversation_id, name, entities)
 
         result = await conv.run(conversation_id, "trigger_intent", step)
-        # Only the REST (collecting) output channel exists here, so messages are always returned.
         tracker = conv.bot.agent.tracker_state(result.session, events, reloaded=False)
-        return json_response({"tracker": tracker,
-                              "messages": rest_messages(result.messages, conversation_id)})
+        # ?output_channel= (server.channels): {"messages": [...]} unless socketio took them
+        return json_response({"tracker": tracker, **await external_output(
+            request, conversation_id, latest[0], result.messages)})
 
     @route("/tracker/events", "POST")
     async def append_events(request, conversation_id):

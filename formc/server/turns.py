@@ -83,6 +83,7 @@ class Conversations:
         self.bot = bot
         self.debug = debug
         self._in_flight: set[asyncio.Task] = set()
+        self.on_push: Optional[Callable[[str, Any, list], Awaitable[Any]]] = None   # server.channels
 
     # ---------------------------------------------------------------- turn plumbing
 
@@ -180,7 +181,20 @@ class Conversations:
         now = time.time() if now is None else now
         fired = 0
         for sender_id in await self.store.due(now):
-            fired += await self._fire_sender(sender_id, now)
+            try:
+                fired += await self._fire_sender(sender_id, now)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad conversation must not stop the rest
+                if _store_outage(exc):
+                    raise         # the store is down: every conversation fails; retry next tick
+                log.error(json.dumps({"sender": sender_id, "error": "reminder could not fire; "
+                                      "its reminders are dropped", "exception":
+                                      f"{type(exc).__name__}: {exc}"[:500]}, ensure_ascii=False))
+                try:
+                    await self.store.clear_fire(sender_id)
+                except Exception:  # noqa: BLE001 - logged above; retried next tick
+                    pass
         return fired
 
     async def _fire_sender(self, sender_id: str, now: float) -> int:
@@ -202,7 +216,14 @@ class Conversations:
         result = await self.run(sender_id, "reminder", _or_noop(step), write=True)
         if result is None or result.session is None:
             await self.store.clear_fire(sender_id)
+        elif result.messages and self.on_push is not None:   # socketio / callback users hear it
+            await self.on_push(sender_id, result.session, result.messages)
         return count[0]
+
+
+def _store_outage(exc: Exception) -> bool:
+    from .middleware import store_down
+    return store_down(exc)
 
 
 class _Noop:
