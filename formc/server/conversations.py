@@ -7,7 +7,7 @@ from sanic import Blueprint
 
 from .channels import external_output
 from .errors import ApiError, bad_request, event_problem, field, parse_json_object, parse_json_value
-from .http import checked_id, include_events, json_response, rest_messages, route_methods
+from .http import checked_id, include_events, json_response, route_methods
 
 ID = "/conversations/<conversation_id:path>"
 
