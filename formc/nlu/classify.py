@@ -20,6 +20,7 @@ from .crf import CrfExtractor
 from .entities import Extractor, apply_synonyms
 from .lookup_index import IndexCache
 from .scorers import KeywordScorer, load_scorer
+from .duckling import Duckling
 from .jieba_tokens import register as register_jieba
 from .tokenize import tokenize
 
@@ -41,6 +42,7 @@ class Nlu:
         self.extractor = Extractor(d.get("extractor") or {}, tables, indexes)
         self.scorer = load_scorer(d.get("scorer"), tables, indexes)
         self.crfs = [c for c in map(CrfExtractor.load, d.get("crf") or []) if c is not None]
+        self.duckling = Duckling.load(d.get("duckling"))
         self.synonyms: dict[str, str] = dict(d.get("synonyms") or {})
         self.nfkc = (d.get("extractor") or {}).get("normalize", "nfkc") == "nfkc"
         self.fallback = d.get("fallback")
@@ -86,12 +88,18 @@ class Nlu:
         return intent_message if intent_message is not None else result
 
     def _entities(self, text: str) -> list[dict]:
-        """Every extractor's entities in pipeline order (CRFs around the regex extractor)."""
-        if not self.crfs:
+        """Every extractor's entities in pipeline order (CRFs and Duckling around the regex
+        extractor; Duckling before or after the CRFs)."""
+        if not self.crfs and self.duckling is None:
             return self.extractor.extract(text)
-        before = [e for crf in self.crfs if crf.before_regex for e in crf.extract(text)]
-        after = [e for crf in self.crfs if not crf.before_regex for e in crf.extract(text)]
-        return before + self.extractor.extract(text) + after
+        parts = [(1, 1, self.extractor.extract)]
+        parts += [(0 if crf.before_regex else 2, 1, crf.extract) for crf in self.crfs]
+        if self.duckling is not None:
+            duck = self.duckling
+            parts.append((0 if duck.before_regex else 2, 0 if duck.before_model else 2,
+                          duck.extract))
+        parts.sort(key=lambda part: part[:2])
+        return [e for _side, _order, extract in parts for e in extract(text)]
 
     def _rank(self, text: str, result: dict) -> Optional[list]:
         scorer = self.scorer

@@ -37,6 +37,7 @@ from .crf import compile_entity_crfs
 from .entities import compile_extractor
 from .featurize import Featurizer, build_vocabulary
 from .tokenize import CJK_MODES, cjk_mode
+from .duckling import compile_duckling
 from .jieba_tokens import JIEBA, compile_tokenizer, register as register_jieba
 
 FORMAT = "formc-nlu"
@@ -132,6 +133,10 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
     }
     if tokenizer:
         model["tokenizer"] = tokenizer
+    duckling, found = compile_duckling(config)      # DucklingEntityExtractor (server / offline)
+    diags += found
+    if duckling:
+        model["duckling"] = duckling
     if crfs:        # only then: bots without CRF entities keep their exact bytes
         model["crf"] = crfs
         if "RegexEntityExtractor" not in {p.rsplit(".", 1)[-1] for p in config.pipeline}:
