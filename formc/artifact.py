@@ -8,6 +8,7 @@ no timestamps, source paths relative to the bot directory.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import types
 import typing
@@ -142,8 +143,26 @@ def _relative_spans(value: Any, root: str) -> Any:
 @gc_paused
 def dumps_machine(machine: Machine, root: str = "") -> bytes:
     document = machine_to_document(machine, root)
-    return (json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+    body = (json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
                        allow_nan=False) + "\n").encode("utf-8")
+    # The artifact digest (first key, as keys are sorted): SHA-256 of the document without it,
+    # so a truncated or hand-edited file is refused on load.
+    return _DIGEST_HEAD + hashlib.sha256(body).hexdigest().encode() + b'",' + body[1:]
+
+
+_DIGEST_HEAD = b'{"artifact_sha256":"'
+_DIGEST_END = len(_DIGEST_HEAD) + 64
+
+
+def artifact_digest(data: bytes) -> str:
+    """"ok", "missing" (a file written before formc kept the digest) or "mismatch"."""
+    if not data.startswith(_DIGEST_HEAD):
+        return "missing"
+    if data[_DIGEST_END:_DIGEST_END + 2] != b'",':
+        return "mismatch"
+    body = b"{" + data[_DIGEST_END + 2:]
+    ok = hashlib.sha256(body).hexdigest().encode() == data[len(_DIGEST_HEAD):_DIGEST_END]
+    return "ok" if ok else "mismatch"
 
 
 def dump_machine(machine: Machine, path: str, root: str = "") -> int:
@@ -161,6 +180,9 @@ def _refuse(path: str, message: str, hint: str = "") -> FormcError:
 @gc_paused
 def loads_machine(data: bytes, path: str = "<fsm>") -> Machine:
     """Parse and check a .fsm document; raises FormcError with a clear message if it is not one."""
+    if artifact_digest(data) == "mismatch":
+        raise _refuse(path, "machine file was changed or cut after it was compiled (its "
+                      "artifact_sha256 does not match)", "recompile the bot")
     try:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:

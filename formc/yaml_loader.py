@@ -8,6 +8,10 @@ Why not PyYAML's default loader: it follows YAML 1.1, where an unquoted `yes`, `
 boolean and `2024-01-01` a date; that corrupts slot values, button titles and response texts.
 Duplicate keys are reported instead of silently keeping the last one. `${VAR}` in unquoted
 scalars is expanded from the environment, as Rasa does.
+
+Budgets (issue 14): a file over MAX_FILE_BYTES or with a line over MAX_LINE_CHARS is refused
+before parsing, and alias expansion ("billion laughs") is refused once the built values
+outgrow the document's own nodes by ALIAS_BUDGET, each with file:line and in milliseconds.
 """
 
 from __future__ import annotations
@@ -21,6 +25,22 @@ import yaml.cyaml  # noqa: F401 - libyaml bindings, when PyYAML was built with t
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from .errors import Diagnostic, ERROR, Span
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
+# Real Rasa bots' YAML files are far below these (the corpus: < 200 kB, lines < 500 chars).
+MAX_FILE_BYTES = _env_int("FORMC_MAX_YAML_BYTES", 8 * 1024 * 1024)
+MAX_LINE_CHARS = _env_int("FORMC_MAX_YAML_LINE", 64 * 1024)
+MAX_LOOKUP_BYTES = _env_int("FORMC_MAX_LOOKUP_BYTES", 64 * 1024 * 1024)
+MAX_LOOKUP_ENTRIES = _env_int("FORMC_MAX_LOOKUP_ENTRIES", 2_000_000)
+# Values built beyond the document's distinct nodes (aliases re-expanded): `<<: *defaults`
+# merges stay far below; nine levels of nine aliases (9**9 values) are refused at once.
+ALIAS_BUDGET = 100_000
 
 
 class LMap(dict):
@@ -211,6 +231,64 @@ class _Builder:
         return _ENV.sub(replace, text)
 
 
+def _children(node) -> list:
+    if isinstance(node, SequenceNode):
+        return node.value
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _check_expansion(root, budget_extra: int) -> Optional[tuple[int, Any]]:
+    """(budget, node) when the values built from the node graph (aliases expanded) would
+    exceed twice the distinct nodes plus `budget_extra`, else None. Counted without building
+    anything: each distinct node's expanded size is computed once (post-order, no recursion)."""
+    sizes: dict[int, int] = {}
+    order: list = []
+    stack, seen = [root], set()
+    while stack:                       # distinct nodes, parents before children
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        order.append(node)
+        stack.extend(_children(node))
+    budget = 2 * len(order) + budget_extra
+    for node in reversed(order):       # children before parents (the graph has no cycles
+        total = 1                      # unless an alias refers to its own anchor: counted 0)
+        for child in _children(node):
+            total += sizes.get(id(child), 0)
+        sizes[id(node)] = total
+        if total > budget:
+            return budget, node
+    return None
+
+
+def too_large(size: int, path: str) -> Diagnostic:
+    """F131: a bot file larger than MAX_FILE_BYTES."""
+    return Diagnostic(ERROR, "F131", f"file is over {MAX_FILE_BYTES:,} bytes ({size:,}); formc "
+                      "reads bot files of at most that size", Span(path, 1, 1),
+                      "split the data into several files (or raise FORMC_MAX_YAML_BYTES)")
+
+
+def size_problem(text: str, path: str) -> Optional[Diagnostic]:
+    """F131/F132: a YAML text too large or with a line too long to be a bot file."""
+    if len(text) > MAX_FILE_BYTES:
+        return too_large(len(text), path)
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        stop = len(text) if end < 0 else end
+        if stop - start > MAX_LINE_CHARS:
+            line = text.count("\n", 0, start) + 1
+            return Diagnostic(ERROR, "F132", f"line is {stop - start:,} characters long; formc "
+                              f"reads lines of at most {MAX_LINE_CHARS:,}", Span(path, line, 1),
+                              "break the line (a YAML block scalar `|` keeps line breaks)")
+        if end < 0:
+            return None
+        start = end + 1
+
+
 def decode(data: bytes, path: str) -> tuple[Optional[str], list[Diagnostic]]:
     """Bytes -> text: UTF-8 with or without a BOM; anything else is a clear error."""
     try:
@@ -227,6 +305,9 @@ def load_yaml(text: str, path: str, expand_env: bool = True) -> tuple[Any, list[
     diagnostics: list[Diagnostic] = []
     if text.startswith("\ufeff"):
         text = text[1:]
+    too_big = size_problem(text, path)
+    if too_big is not None:
+        return None, [too_big]
     try:
         composer = _Composer(text)
         try:
@@ -244,6 +325,14 @@ def load_yaml(text: str, path: str, expand_env: bool = True) -> tuple[Any, list[
         return None, [Diagnostic(ERROR, "F100", f"invalid YAML: {exc}", Span(path))]
     if node is None:
         return None, diagnostics
+    bomb = _check_expansion(node, ALIAS_BUDGET)
+    if bomb is not None:
+        budget, at = bomb
+        mark = at.start_mark
+        return None, [Diagnostic(ERROR, "F130", f"YAML aliases expand to more than {budget:,} "
+                                 "values (an alias bomb?)", Span(path, mark.line + 1,
+                                                                 mark.column + 1),
+                                 "write the values out instead of nesting aliases of aliases")]
     try:
         value = _Builder(path, diagnostics, expand_env).build(node)
     except RecursionError:
@@ -256,10 +345,38 @@ def load_yaml_file(path: str, display_path: Optional[str] = None, expand_env: bo
     shown = display_path or path
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            data = handle.read(MAX_FILE_BYTES + 1)   # a bigger file is refused unread
     except OSError as exc:
         return None, [Diagnostic(ERROR, "F105", f"cannot read file: {exc.strerror}", Span(shown))]
+    if len(data) > MAX_FILE_BYTES:
+        return None, [too_large(len(data), shown)]
     text, diagnostics = decode(data, shown)
     if text is None:
         return None, diagnostics
     return load_yaml(text, shown, expand_env)
+
+
+class LookupTooLarge(OSError):
+    """A lookup file over the size caps (an OSError so readers report it like an I/O error)."""
+
+
+def read_lookup_lines(path: str) -> list[str]:
+    """A lookup table file -> its non-empty stripped lines, refused over MAX_LOOKUP_BYTES bytes
+    or MAX_LOOKUP_ENTRIES entries (raises LookupTooLarge) or lines over MAX_LINE_CHARS."""
+    size = os.path.getsize(path)
+    if size > MAX_LOOKUP_BYTES:
+        raise LookupTooLarge(f"the file is {size:,} bytes; formc reads lookup tables of at most "
+                             f"{MAX_LOOKUP_BYTES:,} bytes (FORMC_MAX_LOOKUP_BYTES)")
+    out: list[str] = []
+    with open(path, encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, 1):
+            if len(line) > MAX_LINE_CHARS:
+                raise LookupTooLarge(f"line {number} is {len(line):,} characters long; at most "
+                                     f"{MAX_LINE_CHARS:,}")
+            line = line.strip()
+            if line:
+                out.append(line)
+                if len(out) > MAX_LOOKUP_ENTRIES:
+                    raise LookupTooLarge(f"more than {MAX_LOOKUP_ENTRIES:,} entries "
+                                         "(FORMC_MAX_LOOKUP_ENTRIES)")
+    return out

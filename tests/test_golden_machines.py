@@ -33,6 +33,7 @@ def golden_text(bot: str) -> str:
     document["nlu"] = {"sha256": hashlib.sha256(nlu.encode()).hexdigest(),
                        "keys": sorted(document["nlu"])}
     document.pop("formc_version")
+    document.pop("artifact_sha256", None)   # a digest of everything, the weights included
     return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 

@@ -19,6 +19,7 @@ from ..gcpause import gc_paused
 from .crf import CrfExtractor
 from .entities import Extractor, apply_synonyms
 from .lookup_index import IndexCache
+from .regex_budget import message_budget
 from .scorers import KeywordScorer, load_scorer
 from .duckling import Duckling
 from .jieba_tokens import register as register_jieba
@@ -70,6 +71,10 @@ class Nlu:
 
     # ------------------------------------------------------------------------------ parse
     def parse(self, text: str) -> dict:
+        with message_budget():   # issue 14: every regex of one message shares one time budget
+            return self._parse(text)
+
+    def _parse(self, text: str) -> dict:
         text = text.strip() if isinstance(text, str) else ""
         result: dict[str, Any] = {"text": text, "intent": {"name": None, "confidence": 0.0},
                                   "entities": []}

@@ -39,6 +39,7 @@ from .featurize import Featurizer, build_vocabulary
 from .tokenize import CJK_MODES, cjk_mode
 from .duckling import compile_duckling
 from .jieba_tokens import JIEBA, compile_tokenizer, register as register_jieba
+from .regex_budget import risk_diagnostics
 
 FORMAT = "formc-nlu"
 VERSION = 1
@@ -72,6 +73,7 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
         problem = rasa_re_error(r.pattern)
         if problem is None:
             regexes.append((r.name, r.pattern))
+            diags.extend(risk_diagnostics(r.name, r.pattern, r.span))   # issue 14
         else:
             diags.append(Diagnostic(ERROR, "F302", f"regex '{r.name}' does not compile: {problem}",
                                     r.span, "regexes use Python `re` syntax (as of Python 3.10, "

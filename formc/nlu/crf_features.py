@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
+from .regex_budget import budget_compile   # issue 14: matching bounded per message
+
 NO_ENTITY = "O"
 TAG_NAMES = ("entity", "role", "group")     # one CRF each, in this order (Rasa's crf_order)
 
@@ -54,7 +56,7 @@ class PatternMatcher:
         self.patterns: list[tuple[str, Any]] = []
         for name, pattern in patterns:
             try:
-                self.patterns.append((name, re.compile(pattern, flags)))
+                self.patterns.append((name, budget_compile(pattern, flags)))
             except (re.error, RecursionError, OverflowError, ValueError):
                 continue
 

@@ -21,6 +21,7 @@ import unicodedata
 from typing import Any, Optional
 
 from .lookup_index import IndexCache, LookupIndex, fold_element, is_cjk, normalise  # noqa: F401
+from .regex_budget import budget_compile   # issue 14: matching bounded per message
 
 EXTRACTOR = "RegexEntityExtractor"
 
@@ -42,7 +43,7 @@ class Extractor:
         for p in d.get("patterns", []):
             if p["kind"] == "regex":
                 try:
-                    self.patterns.append((p["name"], "regex", re.compile(p["pattern"], flags)))
+                    self.patterns.append((p["name"], "regex", budget_compile(p["pattern"], flags)))
                 except (re.error, RecursionError, OverflowError, ValueError):
                     continue
             else:

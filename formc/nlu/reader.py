@@ -15,6 +15,7 @@ from typing import Any, Optional
 from lark.exceptions import LarkError
 
 from ..errors import Diagnostic, ERROR, WARNING, Span
+from ..yaml_loader import MAX_LOOKUP_BYTES
 from ..model import LookupDef, NluData, NluExample, RegexDef, SynonymDef
 from .grammars import parser
 from .markup import parse_annotated
@@ -247,6 +248,9 @@ def read_lookup_file(file_name: str, root: str, span: Optional[Span] = None
     if found is None:
         return [], [Diagnostic(ERROR, "F303", f"lookup table file '{file_name}' not found",
                                span, f"looked in {root or '.'} and the working directory")]
+    if os.path.getsize(found) > MAX_LOOKUP_BYTES:   # issue 14: size cap
+        return [], [Diagnostic(ERROR, "F303", f"lookup table file '{file_name}' is larger than "
+                               f"{MAX_LOOKUP_BYTES:,} bytes (FORMC_MAX_LOOKUP_BYTES)", span)]
     try:
         with open(found, "rb") as handle:
             data = handle.read()

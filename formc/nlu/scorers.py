@@ -24,6 +24,7 @@ from . import logreg
 from .entities import table_hits
 from .featurize import Featurizer, build_vocabulary, pattern_hits_token
 from .lookup_index import IndexCache
+from .regex_budget import budget_compile   # issue 14: matching bounded per message
 from .tokenize import RUN, tokenize
 
 TFIDF_SCALE = 20.0
@@ -96,7 +97,7 @@ class _LogregFeatures:
         for col, p in enumerate(model.get("patterns", [])):
             if p["kind"] == "regex":
                 try:
-                    self.regex_cols.append((col, re.compile(p["pattern"], flags)))
+                    self.regex_cols.append((col, budget_compile(p["pattern"], flags)))
                 except (re.error, RecursionError, OverflowError, ValueError):
                     continue
             else:
@@ -390,7 +391,7 @@ class KeywordScorer:
         self.rules = []
         for k, intent in model["keywords"]:
             try:
-                self.rules.append((re.compile(r"\b" + k + r"\b", flags), intent))
+                self.rules.append((budget_compile(r"\b" + k + r"\b", flags), intent))
             except re.error:
                 continue
 

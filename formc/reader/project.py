@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 from .. import model
 from ..errors import Diagnostic, Reporter, Span
-from ..yaml_loader import LMap, decode, load_yaml
+from ..yaml_loader import MAX_FILE_BYTES, LMap, decode, load_yaml, read_lookup_lines, too_large
 from ..nlu.reader import read_nlu_markdown, read_nlu_yaml
 from .config import read_config, read_endpoints
 from .domain import DOMAIN_KEYS, read_domain, read_responses
@@ -37,9 +37,12 @@ class SourceSet:
     def text(self, path: str) -> Optional[str]:
         try:
             with open(path, "rb") as handle:
-                data = handle.read()
+                data = handle.read(MAX_FILE_BYTES + 1)   # a bigger file is refused unread
         except OSError as exc:
             self.rep.error("F105", f"cannot read file: {exc.strerror}", Span(self.shown(path)))
+            return None
+        if len(data) > MAX_FILE_BYTES:   # issue 14: refused in milliseconds, not gigabytes
+            self.rep.extend([too_large(len(data), self.shown(path))])
             return None
         self.digest_parts[self.rel(path)] = data
         text, diagnostics = decode(data, self.shown(path))
@@ -226,8 +229,7 @@ def read_nlu_json(text: str, shown: str, root: str, rep: Reporter) -> model.NluD
             if not os.path.exists(path):
                 path = elements
             try:
-                with open(path, encoding="utf-8-sig") as handle:
-                    elements = [line.strip() for line in handle if line.strip()]
+                elements = read_lookup_lines(path)   # size caps (issue 14)
             except (OSError, UnicodeDecodeError) as exc:
                 rep.error("F303", f"cannot read lookup file '{table['elements']}': {exc}", span)
                 elements = []

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any, Optional
 
 import aiohttp
 
 from .. import model
+from .event_schema import EVENT_KINDS, event_problem, json_problem
 
-# Event type names accepted from an action server (§8.2; `form`/`form_validation` are legacy
-# input aliases). Anything else is rejected, like Rasa's event schema does.
-KNOWN_EVENTS = frozenset({
-    "user", "bot", "action", "slot", "entities", "user_featurization", "reminder",
-    "cancel_reminder", "restart", "session_started", "rewind", "undo", "reset_slots", "pause",
-    "resume", "followup", "export", "active_loop", "loop_interrupted",
-    "action_execution_rejected", "agent", "form", "form_validation",
-})
-# Per-type required keys beyond `event`.
+log = logging.getLogger("formc.actions")
+
+# What one reply may carry (issue 14). The conversation keeps its last 200 events (Agent's
+# history_limit): a reply is capped well below that, so the user's own message stays in the
+# tracker; a 50 MB slot value would be written with every later turn of the conversation.
+MAX_REPLY_BYTES = 4 * 1024 * 1024
+MAX_EVENTS = 100
+MAX_SLOT_VALUE_BYTES = 64 * 1024
+# The accepted kinds and the keys each must have (the full schema: event_schema.py).
+KNOWN_EVENTS = EVENT_KINDS
 REQUIRED_KEYS = {"slot": ("name", "value"), "entities": ("entities",)}
 
 
@@ -54,6 +57,9 @@ def validate_result(body: Any) -> dict:
     """Check an action server reply; returns {"events": [...], "responses": [...]}."""
     if not isinstance(body, dict):
         raise ActionFailed(f"action server reply is not a JSON object but {type(body).__name__}")
+    problem = json_problem(body)
+    if problem:
+        raise ActionFailed(f"action server reply {problem}")
     events = body.get("events")
     responses = body.get("responses")
     events = [] if events is None else events
@@ -62,6 +68,9 @@ def validate_result(body: Any) -> dict:
         raise ActionFailed("action server reply: `events` is not a list")
     if not isinstance(responses, list):
         raise ActionFailed("action server reply: `responses` is not a list")
+    if len(events) > MAX_EVENTS:
+        raise ActionFailed(f"action server reply has {len(events):,} events; at most "
+                           f"{MAX_EVENTS} are accepted per action")
     for i, event in enumerate(events):
         if not isinstance(event, dict):
             raise ActionFailed(f"action server reply: events[{i}] is not an object")
@@ -71,6 +80,15 @@ def validate_result(body: Any) -> dict:
         for key in REQUIRED_KEYS.get(kind, ()):
             if key not in event:
                 raise ActionFailed(f"action server reply: events[{i}] ({kind}) lacks {key!r}")
+        problem = event_problem(event)    # field types, as Rasa's event classes read them
+        if problem:
+            raise ActionFailed(f"action server reply: events[{i}] {problem}")
+        if event.get("event") == "slot":
+            size = len(json.dumps(event.get("value"), ensure_ascii=False))
+            if size > MAX_SLOT_VALUE_BYTES:
+                raise ActionFailed(f"action server reply: events[{i}] sets slot "
+                                   f"{event['name']!r} to a value of {size:,} bytes; at most "
+                                   f"{MAX_SLOT_VALUE_BYTES:,} are accepted")
     for i, response in enumerate(responses):
         if not isinstance(response, dict):
             raise ActionFailed(f"action server reply: responses[{i}] is not an object")
@@ -127,7 +145,7 @@ class ActionClient:
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
             ) as reply:
                 status = reply.status
-                raw = await reply.read()
+                raw = await _read_capped(reply, action)
         except asyncio.TimeoutError as exc:
             raise ActionFailed(f"action {action!r}: no reply from {self.endpoint.url} "
                                f"within {self.timeout:g} s") from exc
@@ -139,7 +157,11 @@ class ActionClient:
             if body is _INVALID:
                 raise ActionFailed(f"action {action!r}: the action server's reply is not JSON",
                                    status)
-            return validate_result(body)
+            try:
+                return validate_result(body)
+            except ActionFailed as exc:   # a clear line: the action's events are dropped
+                log.warning(json.dumps({"action": action, "refused_reply": exc.message}))
+                raise
         error = body.get("error", "") if isinstance(body, dict) else ""
         if status == 400 and isinstance(body, dict) and body.get("action_name"):
             raise ActionRejected(str(body["action_name"]), str(error))
@@ -154,8 +176,23 @@ class ActionClient:
 _INVALID = object()
 
 
+async def _read_capped(reply: aiohttp.ClientResponse, action: Any) -> bytes:
+    """The reply body, refused (ActionFailed) past MAX_REPLY_BYTES without reading it all."""
+    if (reply.content_length or 0) > MAX_REPLY_BYTES:
+        raise ActionFailed(f"action {action!r}: the action server's reply is "
+                           f"{reply.content_length:,} bytes; at most {MAX_REPLY_BYTES:,} are read")
+    chunks, size = [], 0
+    async for chunk in reply.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            raise ActionFailed(f"action {action!r}: the action server's reply is over "
+                               f"{MAX_REPLY_BYTES:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return _INVALID

@@ -24,6 +24,7 @@ from typing import Any, Optional
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from .. import model
+from .render_bound import BoundedSandbox, bounded_render   # output/time bounds (issue 14)
 
 # Keys of a variation that become the bot event's `data` / message keys; everything else
 # (condition, channel, id, metadata, button_type, ...) ends up in the bot event's metadata.
@@ -111,7 +112,7 @@ class _ItemsOnlySandbox(SandboxedEnvironment):
 
 
 _FORMAT_ENV = _ItemsOnlySandbox(autoescape=False, keep_trailing_newline=True)
-_JINJA_ENV = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+_JINJA_ENV = BoundedSandbox(autoescape=False, keep_trailing_newline=True)   # issue 14
 
 
 def _format_value(value: Any, conversion: Optional[str], spec: str) -> str:
@@ -238,7 +239,7 @@ def interpolate(value: Any, values: dict) -> Any:
 def render_jinja_text(template: str, slots: dict, extra: Optional[dict] = None) -> str:
     """Opt-in jinja rendering (`metadata: {rendering: jinja}`): `{{ slots.x }}`; sandboxed."""
     try:
-        return _compile_jinja(template).render({**(extra or {}), "slots": slots})
+        return bounded_render(_compile_jinja(template), {**(extra or {}), "slots": slots})
     except Exception:  # syntax errors, SecurityError, undefined operations: keep the text
         return template
 

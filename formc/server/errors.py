@@ -6,6 +6,7 @@ Rasa's error body: {"version", "status": "failure", "message", "reason", "detail
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Optional
 
 from ..model import RASA_VERSION
@@ -72,29 +73,35 @@ def parse_json_value(body: bytes, example: str) -> Any:
         raise bad_request(f"The request body is not valid UTF-8 (byte {e.start}).") from None
     try:
         value = json.loads(text)
+    except RecursionError:
+        raise bad_request(f"The request body is nested too deeply to be read; expected JSON "
+                          f"like {example}.") from None
     except ValueError as e:
         pos = getattr(e, "pos", None)
         raise bad_request(f"The request body is not valid JSON: {getattr(e, 'msg', e)}"
                           + (f" at line {e.lineno} column {e.colno}" if pos is not None else "")
                           + f". Expected JSON like {example}.") from None
+    if _may_be_hostile(body):
+        from ..runtime.event_schema import json_problem
+        problem = json_problem(value)
+        if problem:
+            raise bad_request(f"The request body {problem}.")
     return value
 
 
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _may_be_hostile(body: bytes) -> bool:
+    """Cheap test before walking the parsed body: escaped surrogates (a lone one cannot be
+    stored or answered) or enough brackets to nest deeper than the stores recurse."""
+    return (body.count(b"[") + body.count(b"{") > 64) or _SURROGATE.search(body) is not None
+
+
 def event_problem(event: Any) -> Optional[str]:
-    """What makes a posted event invalid (Rasa's event schema, §8.1), or None."""
-    from ..runtime.events import EVENT_TYPES
-    if not isinstance(event, dict):
-        return f"is {_json_type(event)}, not an event object"
-    kind = event.get("event")
-    if not isinstance(kind, str):
-        return "has no 'event' type"
-    if kind not in EVENT_TYPES:
-        return f"has an unknown event type {kind!r}"
-    if kind == "slot" and ("name" not in event or "value" not in event):
-        return "is a slot event without 'name' and 'value'"
-    if kind == "entities" and not isinstance(event.get("entities"), list):
-        return "is an entities event without an 'entities' list"
-    return None
+    """What makes a posted event invalid (the one event schema, runtime/event_schema.py), or None."""
+    from ..runtime.event_schema import event_problem as problem
+    return problem(event)
 
 
 def field(body: dict, name: str, kinds: tuple, required: bool = False, default: Any = None,

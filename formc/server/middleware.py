@@ -52,6 +52,34 @@ def add_cors(app) -> None:
                 resp.headers[k] = v
 
 
+def store_down(exc: Exception) -> bool:
+    """A store outage (the server is fine; retrying later may work): 503, not 500."""
+    if isinstance(exc, (StoreError, ConnectionError, TimeoutError)):
+        return True
+    try:
+        import redis.exceptions
+        if isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                            redis.exceptions.BusyLoadingError, redis.exceptions.ReadOnlyError)):
+            return True
+    except ImportError:   # pragma: no cover - redis is a dependency
+        pass
+    import sqlite3
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+def _head_too_large(request) -> tuple[int, str, str]:
+    """Sanic refuses a request head over REQUEST_MAX_HEADER_SIZE with 413: a request line
+    that alone fills it is a URL too long (414), otherwise the headers are (431)."""
+    limit = request.app.config.REQUEST_MAX_HEADER_SIZE if request else 8192
+    received = bytes(getattr(getattr(request, "stream", None), "recv_buffer", b"") or b"")
+    line_end = received.find(b"\r\n")
+    if line_end < 0 or line_end >= limit // 2:
+        return 414, "URITooLong", (f"The request URL is longer than the server accepts "
+                                   f"(the request head is limited to {limit:,} bytes).")
+    return 431, "RequestHeaderFieldsTooLarge", (f"The request headers are larger than the "
+                                                f"server's limit of {limit:,} bytes.")
+
+
 def on_error(request, exc):
     """Every exception a route raised -> Rasa's JSON error body with the right status."""
     if isinstance(exc, ApiError):
@@ -63,14 +91,19 @@ def on_error(request, exc):
         message = str(exc) or reason
         if status == 404:
             message = f"No route for {request.method} {request.path}. {message}"
+        elif status == 413 and "header" in message.lower():
+            status, reason, message = _head_too_large(request)
         elif status == 413:
             message = (f"The request body is larger than the server's limit of "
                        f"{request.app.config.REQUEST_MAX_SIZE:,} bytes (formc serve --max-body).")
         body = error_body(status, reason, message)
-    elif isinstance(exc, StoreError):
-        log.error("store error: %s", exc)
+    elif store_down(exc):
+        log.error("store unavailable: %s: %s", type(exc).__name__, exc)
         status = 503
-        body = error_body(503, "StoreUnavailable", str(exc))
+        body = error_body(503, "StoreUnavailable", f"The conversation store is unavailable "
+                          f"({type(exc).__name__}: {exc}); retry shortly.")
+        return json_response(body, status=503, headers={"Retry-After": "1",
+                                                        **(cors_headers(request) if request else {})})
     else:
         log.exception("bug while handling %s %s", request.method, request.path, exc_info=exc)
         status = 500

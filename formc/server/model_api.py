@@ -3,12 +3,14 @@ of the served machine that PUT /model and the other workers' follow-up share).""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
 import os
+import stat
 import time
-from typing import Any
+from typing import Any, Optional
 
 from sanic import Blueprint, response
 
@@ -39,13 +41,83 @@ def load_machine(machine: Any) -> tuple[Any, str]:
     return load(path), path
 
 
-def swap_model(app, path: str, by: str = "") -> Any:
-    """Serve the machine at `path` from now on (raises FormcError when it does not load)."""
-    loaded, path = load_machine(path)
-    app.ctx.conversations.bot = Bot(loaded, path, app.ctx.settings.endpoints)
+MAX_MODEL_BYTES = int(os.environ.get("FORMC_MAX_MODEL_BYTES", 512 * 1024 * 1024))
+
+
+class ModelRefused(Exception):
+    """PUT /model's file cannot be served (not a regular file, too big, damaged, ...)."""
+
+
+def model_path(path: str, model_dir: Optional[str]) -> str:
+    """The real path of a model to load: a regular file (.fsm) or a bot directory, inside
+    `model_dir` when the server was started with --model-dir. Never opens the path, so a FIFO
+    or a device cannot block the server."""
+    real = os.path.realpath(path)
+    if model_dir:
+        root = os.path.realpath(model_dir)
+        if os.path.commonpath([root, real]) != root:
+            raise ModelRefused(f"model_file {path!r} is outside the server's --model-dir {model_dir}.")
+    try:
+        st = os.stat(real)
+    except OSError as e:
+        raise ModelRefused(f"model_file {path!r} does not exist on the server ({e.strerror}).") from None
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        raise ModelRefused(f"model_file {path!r} is not a regular file or a bot directory.")
+    if stat.S_ISREG(st.st_mode) and st.st_size > MAX_MODEL_BYTES:
+        raise ModelRefused(f"model_file {path!r} is {st.st_size:,} bytes; the server loads models "
+                           f"of at most {MAX_MODEL_BYTES:,} bytes (FORMC_MAX_MODEL_BYTES).")
+    return real
+
+
+def _read_model(real: str) -> bytes:
+    """The file's bytes, re-checked on the open descriptor (the path may have been swapped)."""
+    fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelRefused(f"model_file {real!r} is not a regular file.")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(MAX_MODEL_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_MODEL_BYTES:
+        raise ModelRefused(f"model_file {real!r} is over {MAX_MODEL_BYTES:,} bytes.")
+    return data
+
+
+def build_bot(path: str, endpoints: Optional[str], model_dir: Optional[str] = None) -> Bot:
+    """Load (or compile) and check a model, ready to serve; runs in a worker thread. A .fsm
+    must carry a matching artifact digest; the NLU is built and tried before it is served."""
+    from ..artifact import artifact_digest, loads_machine
+    real = model_path(path, model_dir)
+    if os.path.isdir(real):
+        machine = load(real)
+    else:
+        data = _read_model(real)
+        state = artifact_digest(data)
+        if state != "ok":
+            raise ModelRefused(f"model_file {path!r} " + (
+                "was changed or cut after it was compiled (artifact digest mismatch)."
+                if state == "mismatch" else "has no artifact digest; recompile it with "
+                "`formc compile` of this version."))
+        machine = loads_machine(data, path)
+    return Bot(machine, real, endpoints)
+
+
+async def swap_model(app, path: str, by: str = "") -> Any:
+    """Serve the model at `path` from now on. Loading runs in a worker thread, one swap at a
+    time; the old model keeps answering until the new one is proven (raises ModelRefused or
+    FormcError, and then nothing changes)."""
+    lock = getattr(app.ctx, "model_lock", None)
+    if lock is None:
+        lock = app.ctx.model_lock = asyncio.Lock()
+    async with lock:
+        bot = await asyncio.to_thread(build_bot, path, app.ctx.settings.endpoints,
+                                      getattr(app.ctx, "model_dir", None))
+        app.ctx.conversations.bot = bot
     freeze_heap()
-    log.info(json.dumps({"event": "model_loaded", "path": path, **({"by": by} if by else {})}))
-    return loaded
+    log.info(json.dumps({"event": "model_loaded", "path": bot.path, **({"by": by} if by else {})}))
+    return bot.machine
 
 
 async def follow_model(app) -> None:
@@ -56,7 +128,7 @@ async def follow_model(app) -> None:
     wanted = json.loads(raw)
     bot = app.ctx.conversations.bot
     if wanted.get("at", 0) > bot.loaded_at and wanted.get("digest") != bot.machine.digest:
-        swap_model(app, wanted["path"], by="another worker")
+        await swap_model(app, wanted["path"], by="another worker")
 
 
 def model_api() -> Blueprint:
@@ -97,15 +169,18 @@ def model_api() -> Blueprint:
         guard(request, admin=True)
         body = parse_json_object(request.body, '{"model_file": "bot.fsm"}')
         path = field(body, "model_file", (str,), required=True)
-        if not os.path.exists(path):
-            raise bad_request(f"model_file {path!r} does not exist on the server.", field="model_file")
+        if not path or "\0" in path:
+            raise bad_request("model_file is not a usable path.", field="model_file")
         try:
-            loaded = swap_model(request.app, path)
-        except FormcError as e:
+            loaded = await swap_model(request.app, path)
+        except ModelRefused as e:
+            raise bad_request(str(e), field="model_file") from None
+        except (FormcError, OSError, ValueError) as e:
             raise bad_request(f"model_file {path!r} could not be loaded: {e}",
                               field="model_file") from None
         await request.app.ctx.store.set_meta("model", json.dumps(
-            {"path": os.path.abspath(path), "digest": loaded.digest, "at": time.time()}))
+            {"path": request.app.ctx.conversations.bot.path, "digest": loaded.digest,
+             "at": time.time()}))
         return response.empty(status=204)
 
     @route("/domain", "GET")

@@ -13,7 +13,8 @@ thread hand-off would cost. The per-turn write goes through its own connection t
 waits inside SQLite: when another process holds the write lock it backs off with an
 asyncio sleep, so the event loop keeps serving other conversations (SQLite's busy handler
 would sleep 1-10 ms with the whole worker blocked). Commits never checkpoint the WAL (that
-would fsync on the event loop): a background thread does it (_Checkpointer).
+would fsync on the event loop): a background thread does it (_Checkpointer), and keeps the
+WAL bounded (TRUNCATE checkpoints past 32 MB or when idle).
 """
 from __future__ import annotations
 
@@ -60,6 +61,8 @@ _RECORD = "SELECT record, saved_at, log_seq FROM conversations WHERE sender_id=?
 _APPEND = "INSERT OR REPLACE INTO log(sender_id, seq, body) VALUES (?,?,?)"
 _LOG = "SELECT body FROM log WHERE sender_id=? ORDER BY seq DESC LIMIT ?"
 _TRIM = "DELETE FROM log WHERE sender_id=? AND seq<=?"
+_OLDEST = "SELECT seq, body FROM log WHERE sender_id=? ORDER BY seq LIMIT 64"   # retention by days
+_ALL_LOG = "SELECT body FROM log WHERE sender_id=? ORDER BY seq"                # GET tracker
 _TRIM_EVERY = 32
 
 
@@ -69,13 +72,23 @@ def _log_row(append: dict) -> bytes:
                             for stream, entries in append.items()) + b"}"
 
 
+# The WAL stays bounded (issue 14): PASSIVE checkpoints never block a writer but cannot
+# rewind a WAL that is written to all the time, so past WAL_TRUNCATE_BYTES (or once the
+# server is idle) a TRUNCATE checkpoint waits for a gap between commits, copies the WAL back
+# and empties it; journal_size_limit caps what a reset WAL keeps on disk.
+WAL_TRUNCATE_BYTES = 32 * 1024 * 1024
+JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
+IDLE_SECONDS = 2.0
+
+
 class _Checkpointer(threading.Thread):
     """Copies the WAL back into the database file every `every` seconds, off the event loop.
 
     Left to SQLite, the commit that takes the WAL past 1,000 pages does the checkpoint itself,
     fsync included, stalling its worker for milliseconds (measured here: p99 of a turn's
     commit 0.35 ms with automatic checkpoints, 0.13 ms without). SQLite releases the GIL while
-    it works, so this thread costs the event loop nothing. PASSIVE never blocks writers.
+    it works, so this thread costs the event loop nothing. PASSIVE never blocks writers;
+    TRUNCATE (over WAL_TRUNCATE_BYTES, or when idle) makes writers back off for its duration.
     """
 
     def __init__(self, path: str, synchronous: str, every: float = 0.5) -> None:
@@ -87,13 +100,27 @@ class _Checkpointer(threading.Thread):
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             db.execute(f"PRAGMA synchronous={self.synchronous}")
+            db.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
+            db.execute("PRAGMA busy_timeout=2000")   # TRUNCATE waits for a gap between commits
             while not self._stopping.wait(self.every):
                 try:
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    db.execute(f"PRAGMA wal_checkpoint({self._mode()})").fetchall()
                 except sqlite3.Error as e:   # e.g. another process checkpointing: next round
                     log.debug("WAL checkpoint skipped: %s", e)
         finally:
             db.close()
+
+    def _mode(self) -> str:
+        """TRUNCATE when the WAL is large, or has content but was not written for a while."""
+        try:
+            st = os.stat(self.path + "-wal")
+        except OSError:
+            return "PASSIVE"
+        if st.st_size > WAL_TRUNCATE_BYTES:
+            return "TRUNCATE"
+        if st.st_size > 0 and time.time() - st.st_mtime > IDLE_SECONDS:
+            return "TRUNCATE"
+        return "PASSIVE"
 
     def stop(self) -> None:
         self._stopping.set()
@@ -137,6 +164,7 @@ class SQLiteStore(ConversationStore):
         writer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         writer.execute("PRAGMA busy_timeout=0")
         writer.execute(f"PRAGMA synchronous={self._synchronous}")
+        writer.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         for conn in (db, writer):   # the checkpointer thread does it instead
             conn.execute("PRAGMA wal_autocheckpoint=0")
         self._db, self._writer = db, writer
@@ -149,6 +177,7 @@ class SQLiteStore(ConversationStore):
         try:
             db.execute("PRAGMA busy_timeout=10000")
             db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
             # NORMAL in WAL mode: a committed turn survives a crash of the process (SIGKILL);
             # only an OS crash or power loss can drop the last turns. ?synchronous=full for that.
             db.execute(f"PRAGMA synchronous={self._synchronous}")
@@ -214,19 +243,46 @@ class SQLiteStore(ConversationStore):
         writer: sqlite3.Connection = self._writer  # type: ignore[assignment]
         await self._begin_immediate(timeout)
         try:
-            if fresh:
+            if fresh or pending.reset:
                 writer.execute("DELETE FROM log WHERE sender_id=?", (sender_id,))
             if pending.append:
                 seq += 1
                 writer.execute(_APPEND, (sender_id, seq, _log_row(pending.append)))
                 if seq % _TRIM_EVERY == 0:
-                    writer.execute(_TRIM, (sender_id, seq - max(self.keep.values())))
+                    self._trim(writer, sender_id, seq)
             writer.execute(_UPSERT, (sender_id, encode(pending.record), time.time(),
                                      pending.next_fire, rev, seq))
             writer.execute("COMMIT")
         except BaseException:
             writer.execute("ROLLBACK")
             raise
+
+    def _trim(self, writer: sqlite3.Connection, sender_id: str, seq: int) -> None:
+        """Log retention (--keep-events): rows are kept whole unless the operator chose a
+        count (rows older than the newest N are dropped: each row holds at least one event)
+        or days (the oldest rows whose events are all older than the cutoff are dropped)."""
+        limit, cutoff = self.trim_length("events"), self.cutoff()
+        if limit is not None:
+            writer.execute(_TRIM, (sender_id, seq - max(limit, self.keep["trace"])))
+        if cutoff is None:
+            return
+        last = None
+        for row_seq, body in writer.execute(_OLDEST, (sender_id,)).fetchall():
+            stamps = [e.get("timestamp") or cutoff for e in decode(body).get("events", ())]
+            if stamps and max(stamps) >= cutoff:
+                break
+            last = row_seq
+        if last is not None:
+            writer.execute(_TRIM, (sender_id, last))
+
+    def _full_log(self, sender_id: str, stream: str) -> list:
+        out: list = []
+        for (body,) in self._conn().execute(_ALL_LOG, (sender_id,)):
+            out.extend(decode(body).get(stream, ()))
+        return out
+
+    async def full_log(self, sender_id: str, stream: str = "events") -> list:
+        return self._full_log(sender_id, stream) if self._read(sender_id) else []
 
     async def _begin_immediate(self, timeout: float) -> None:
         """Take SQLite's write lock; while another process holds it, back off without blocking."""
