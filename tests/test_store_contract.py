@@ -15,13 +15,15 @@ from support.serve_helpers import PYTHON, ROOT
 _counter = [0]
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "postgres"])
 def store_url(request, tmp_path):
     _counter[0] += 1
     if request.param == "memory":
         return "memory://"
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/conv.db"
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_server").url + f"?table_prefix=t{_counter[0]}_"
     server = request.getfixturevalue("redis_server")
     return f"{server.url}?key_prefix=t{_counter[0]}"
 
@@ -225,10 +227,12 @@ _WORKER = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+@pytest.mark.parametrize("kind", ["sqlite", "redis", "postgres"])
 def test_two_processes_lose_no_update(kind, tmp_path, request):
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path}/shared.db"
+    elif kind == "postgres":
+        url = request.getfixturevalue("postgres_server").url + "?table_prefix=mp_"
     else:
         url = request.getfixturevalue("redis_server").url + "?key_prefix=mp"
     env = dict(os.environ, PYTHONPATH=ROOT)

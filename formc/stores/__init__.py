@@ -1,4 +1,4 @@
-"""Conversation stores (memory, SQLite, Redis) behind one interface; `open_store(url)` picks one."""
+"""Conversation stores (memory, SQLite, Redis, PostgreSQL) behind one interface; `open_store(url)` picks one."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def open_store(url: str, keep: Optional[dict] = None) -> ConversationStore:
     * ``memory://`` — in-process dict (tests; one worker only)
     * ``sqlite:///relative/or/absolute.db`` (``sqlite:////abs/path.db`` also works)
     * ``redis://[:password@]host:port/db`` with ``?key_prefix=formc&lock_ttl=30``
+    * ``postgresql://user:password@host:port/db`` with ``?table_prefix=formc_&lock_timeout=60``
 
     Every scheme accepts ``?record_exp=SECONDS`` (idle conversations expire) and ``?cache=N``
     (sessions kept decoded per process, default 1000; 0 turns the cache off). `keep` overrides
@@ -79,5 +80,25 @@ def _open_store(url: str) -> ConversationStore:
         return RedisStore(url.partition("?")[0], record_exp=record_exp,
                           key_prefix=params.get("key_prefix", "formc"),
                           lock_ttl=_float_opt(params, "lock_ttl") or 30.0, cache_size=cache_size)
+    if scheme in ("postgresql", "postgres"):
+        return _postgres(url, params, record_exp, cache_size)
     raise StoreError(f"unknown store scheme {scheme!r} in {url!r}; "
-                     "expected sqlite://, redis:// or memory://")
+                     "expected sqlite://, redis://, postgresql:// or memory://")
+
+
+_OWN_PG_OPTIONS = ("record_exp", "cache", "table_prefix", "lock_timeout", "pool_size")
+
+
+def _postgres(url: str, params: dict, record_exp: Optional[float], cache_size: int):
+    """postgresql://USER:PASSWORD@HOST:PORT/DB?table_prefix=formc_&lock_timeout=60&pool_size=16;
+    other query parameters (sslmode, ...) go to the driver."""
+    from urllib.parse import urlencode
+    from .postgres import PostgresStore
+    dsn = url.partition("?")[0]
+    rest = {k: v for k, v in params.items() if k not in _OWN_PG_OPTIONS}
+    if rest:
+        dsn += "?" + urlencode(rest)
+    return PostgresStore(dsn, record_exp=record_exp,
+                         table_prefix=params.get("table_prefix", "formc_"),
+                         lock_timeout=_float_opt(params, "lock_timeout") or 60.0,
+                         pool_size=_int_opt(params, "pool_size", 16) or 16, cache_size=cache_size)
