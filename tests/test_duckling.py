@@ -277,3 +277,21 @@ def test_bots_without_duckling_have_no_extractor(tmp_path):
                                     "- name: LogisticRegressionClassifier\n")
     machine, _ = compile_project(str(bot))
     assert "duckling" not in machine.nlu_data and machine.nlu.duckling is None
+
+
+def test_validate_note_says_what_formc_does(tmp_path):
+    from formc.api import validate_project
+    bot = tmp_path / "bot"
+    (bot / "data").mkdir(parents=True)
+    (bot / "domain.yml").write_text(DOMAIN)
+    (bot / "data" / "nlu.yml").write_text(NLU)
+    (bot / "config.yml").write_text(
+        "language: en\npipeline:\n- name: WhitespaceTokenizer\n- name: CountVectorsFeaturizer\n"
+        "- name: LogisticRegressionClassifier\n- name: DucklingEntityExtractor\n"
+        "  url: http://localhost:8000\n  dimensions: [number, temperature]\n"
+        "policies:\n- name: RulePolicy\n")
+    notes = [d for d in validate_project(str(bot)) if d.code == "F618"]
+    assert len(notes) == 1 and notes[0].span.line == 6
+    assert "formc extracts number itself" in notes[0].message
+    assert "goes further than Rasa" in notes[0].message
+    assert notes[0].message.endswith("not extracted without a server: temperature")

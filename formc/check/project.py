@@ -207,7 +207,6 @@ _STAND_INS = {
                       "confidences can differ from DIET's",
     "ResponseSelector": "formc selects retrieval responses with its own example scorer",
     "SklearnIntentClassifier": "intents are scored by formc's logistic-regression emulation",
-    "DucklingEntityExtractor": "no Duckling: add regexes for dates, numbers, e-mails, ...",
     "SpacyEntityExtractor": "no spaCy: add regexes or lookup tables for these entities",
 }
 # Options whose non-default values formc ignores: component -> {option: Rasa's default}.
@@ -240,6 +239,8 @@ def _approximations(doc, span, rep: Reporter) -> None:
                       "see 'Compatibility with Rasa 3.6' in formc's README")
             if name == "CRFEntityExtractor":
                 _crf_features(entry, where or span, rep)
+            if name == "DucklingEntityExtractor":
+                _duckling_note(entry, where or span, rep)
             if name == "CountVectorsFeaturizer":
                 for option in ("min_df", "max_df"):
                     share = entry.get(option)
@@ -255,6 +256,29 @@ def _approximations(doc, span, rep: Reporter) -> None:
                     _info(rep, "F618", f"option '{option}: {entry[option]}' of '{name}' is not "
                           f"reproduced; formc uses Rasa's default ({default})", where or span,
                           "remove the option, or expect intent confidences to differ from Rasa's")
+
+
+def _duckling_note(entry, where, rep: Reporter) -> None:
+    """What formc does for DucklingEntityExtractor: Rasa's request to its server, and without a
+    url or an answering server its own extraction of the dimensions it covers (not Rasa's)."""
+    from ..nlu.duckling import DEFAULT_TIMEOUT, DIMENSIONS, OFFLINE
+    dims = entry.get("dimensions")
+    wanted = [str(d) for d in dims] if isinstance(dims, list) and dims else list(DIMENSIONS)
+    covered = [d for d in OFFLINE if d in wanted]
+    missing = [d for d in wanted if d not in OFFLINE]
+    offline = entry.get("formc_offline") is not False
+    instead = (f"formc extracts {', '.join(covered) or 'none of them'} itself, shaped as "
+               "Duckling answers (formc goes further than Rasa, which extracts nothing then; "
+               "`formc_offline: false` keeps Rasa's behaviour)" if offline else
+               "the message gets no Duckling entities, as in Rasa (formc_offline: false)")
+    _info(rep, "F618", f"DucklingEntityExtractor: formc sends Rasa's request to the Duckling "
+          f"server at `url` (timeout {entry.get('timeout') or DEFAULT_TIMEOUT} s); without a url, "
+          f"or while the server does not answer, {instead}"
+          + (f"; not extracted without a server: {', '.join(missing)}" if offline and missing
+             else ""), where,
+          "offline: number words in en, fr, es, pt, de, nl, da, it (digits in any language), "
+          "times in the languages dateparser reads (not Chinese); see 'Compatibility with Rasa "
+          "3.6' in formc's README")
 
 
 def _crf_features(entry, where, rep: Reporter) -> None:
