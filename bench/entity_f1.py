@@ -1,18 +1,18 @@
 """Corpus bots -> entity precision/recall/F1 on 5 folds: formc (its own config) vs real Rasa 3.6 CRF and DIET.
 
-  .venv/bin/python bench/entity_f1.py [--bots formbot rasa-demo ...] [--rasa] [--diet-epochs 40]
-                   [--big-diet-epochs 20] [--cache DIR]
+  .venv/bin/python bench/entity_f1.py [--bots formbot rasa-demo ...] [--rasa crf diet]
+                   [--diet-epochs 40] [--big-diet-epochs 10] [--big-folds 5] [--cache DIR]
 Folds are formc's (`formc.nlu.evaluate.cv_splits`, stratified per intent, seed 0). formc compiles
 each fold with the bot's own config.yml (a DIETClassifier there means formc's CRF stand-in) and
 parses the held-out texts; the metric (`formc.nlu.entity_eval`: exact label+start+end, label =
 type[.role][.group], micro-averaged) counts the entities of the CRF / DIET extractors only.
-With --rasa (and RASA_VENV, default /work/rasa-venv, present) real Rasa trains the same folds
-twice: "CRF" = WhitespaceTokenizer, RegexFeaturizer (when the bot has one), CountVectorsFeaturizer
+With --rasa crf / diet (and RASA_VENV, default /work/rasa-venv, present) real Rasa trains the
+same folds: "CRF" = WhitespaceTokenizer, RegexFeaturizer (when the bot has one), CountVectorsFeaturizer
 (char_wb 1-4), CRFEntityExtractor at its defaults, EntitySynonymMapper; "DIET" = the bot's own
 pipeline minus what cannot run offline or is not about entities (ConveRT/spaCy/BERT/custom
 tokenizers become WhitespaceTokenizer; Duckling, spaCy, ResponseSelector, FallbackClassifier
-dropped), DIET epochs capped at --diet-epochs (--big-diet-epochs above 1,000 examples) because
-the machine has 2 cores. Rasa's answers are cached in --cache so a rerun only redoes formc.
+dropped), DIET epochs capped at --diet-epochs (--big-diet-epochs above 1,000 examples, where
+--big-folds can also cut the folds, for every column) because the machine has 2 cores. Rasa's answers are cached in --cache so a rerun only redoes formc.
 Corpus bots are read in place; nothing is written into the repository.
 """
 from __future__ import annotations
@@ -138,46 +138,57 @@ def f1_of(splits: list, folds: list) -> dict:
     return entity_report(gold, found)["micro"]
 
 
-def bench_bot(bot: str, args) -> dict:
+def bench_bot(bot: str, args, kinds: tuple) -> dict:
     root = os.path.join(CORPUS, bot)
     data, _ = read_bot_nlu(root)
     config, domain = read_bot_config(root), read_domain_names(root)
-    splits = cv_splits(data, 5, 0)
+    big = len(data.examples) > 1000
+    splits = cv_splits(data, 5, 0)[:args.big_folds if big else 5]
     row = {"bot": bot, "annotated": sum(len(ex.entities) for ex in data.examples),
+           "folds": len(splits),
            "formc": f1_of(splits, formc_entities(data, config, domain, splits))}
-    if args.rasa and os.path.exists(os.path.join(RASA_VENV, "bin", "python")):
-        own = bot_config(root)
+    if not os.path.exists(os.path.join(RASA_VENV, "bin", "python")):
+        return row
+    own = bot_config(root)
+    if "crf" in kinds:
         row["rasa_crf"] = f1_of(splits, run_rasa("crf", crf_config(own), splits, data,
                                                  args.cache, bot) or [])
-        epochs = args.big_diet_epochs if len(data.examples) > 1000 else args.diet_epochs
-        diet = diet_config(own, epochs)
-        if diet is not None:
-            row["diet_epochs"] = epochs
-            result = run_rasa("diet", diet, splits, data, args.cache, bot)
-            row["rasa_diet"] = f1_of(splits, result) if result else None
+    diet = diet_config(own, args.big_diet_epochs if big else args.diet_epochs)
+    if "diet" in kinds and diet is not None:
+        row["diet_epochs"] = next(c["epochs"] for c in diet["pipeline"]
+                                  if c["name"] == "DIETClassifier")
+        result = run_rasa("diet", diet, splits, data, args.cache, bot)
+        row["rasa_diet"] = f1_of(splits, result) if result else None
     return row
 
 
 def show(row: dict) -> str:
     def cell(m):
         return f"{m['f1']:.3f} (P {m['precision']:.2f} R {m['recall']:.2f})" if m else "-"
-    return (f"{row['bot']:24} {row['annotated']:5}  formc {cell(row['formc']):26} "
-            f"rasa CRF {cell(row.get('rasa_crf')):26} rasa DIET {cell(row.get('rasa_diet'))}"
+    return (f"{row['bot']:24} {row['annotated']:5} {row['folds']} folds  formc "
+            f"{cell(row['formc']):26} rasa CRF {cell(row.get('rasa_crf')):26} rasa DIET "
+            f"{cell(row.get('rasa_diet'))}"
             + (f" [{row['diet_epochs']} epochs]" if row.get("diet_epochs") else ""))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bots", nargs="+", default=BOTS)
-    ap.add_argument("--rasa", action="store_true")
-    ap.add_argument("--diet-epochs", type=int, default=60)
-    ap.add_argument("--big-diet-epochs", type=int, default=20)
+    ap.add_argument("--rasa", nargs="*", default=[], choices=["crf", "diet"],
+                    help="also train real Rasa: crf, diet or both (all CRFs run first)")
+    ap.add_argument("--diet-epochs", type=int, default=40)
+    ap.add_argument("--big-diet-epochs", type=int, default=10)
+    ap.add_argument("--big-folds", type=int, default=5,
+                    help="folds used for bots over 1,000 examples (every column alike)")
     ap.add_argument("--cache", default="/tmp/formc-entity-f1")
     args = ap.parse_args()
     os.makedirs(args.cache, exist_ok=True)
-    print("entity F1 on formc's 5 folds (seed 0); label = type[.role][.group], exact spans")
+    print("entity F1 on formc's folds (seed 0); label = type[.role][.group], exact spans")
+    if "crf" in args.rasa and "diet" in args.rasa:
+        for bot in args.bots:                  # the quick Rasa runs first
+            bench_bot(bot, args, ("crf",))
     for bot in args.bots:
-        print(show(bench_bot(bot, args)), flush=True)
+        print(show(bench_bot(bot, args, tuple(args.rasa))), flush=True)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from typing import Optional
 from ..errors import Diagnostic, ERROR, INFO, WARNING
 from ..model import DEFAULT_INTENTS, Domain, NluConfig, NluData
 from . import scorers
-from .crf import compile_entity_crfs
+from .crf_train import start_entity_crfs
 from .entities import compile_extractor
 from .featurize import Featurizer, build_vocabulary
 from .tokenize import CJK_MODES, cjk_mode
@@ -106,6 +106,8 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
         cjk = register_jieba(tokenizer["jieba"])
         if config.regex_featurizer_word_boundaries is None:
             feat_boundaries = True      # Rasa's default: formc reproduces this pipeline exactly
+    # the CRFs train beside the intent and response scorers (a forked child on large bots)
+    pending = start_entity_crfs(examples, config, regexes, lookups, feat_boundaries, cjk)
     scorer = None
     if kind == "keyword":
         diags += _invalid_keywords(examples, config.keyword_case_sensitive)
@@ -113,9 +115,9 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
         scorer, kind = _train(kind, texts, base, regexes, lookups, config, feat_boundaries,
                               diags, cjk)
 
-    crfs = compile_entity_crfs(examples, config, regexes, lookups, feat_boundaries, cjk)
     retrieval = _response_selector(examples, data, domain, config, regexes, lookups,
                                    feat_boundaries, diags, cjk)
+    crfs = pending.result()
     intents = list(dict.fromkeys([*domain.intent_names(), *DEFAULT_INTENTS]))
     model = {
         "format": FORMAT, "version": VERSION, "language": language,

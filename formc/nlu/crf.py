@@ -25,12 +25,14 @@ from typing import Any, Optional
 from .crf_decode import decode, entity_tags_for_features, split_config
 from .crf_features import (DEFAULT_FEATURES, SUPPORTED, TAG_NAMES, PatternMatcher,
                            example_tags, token_features)
+from .regex_budget import message_budget
 from .tokenize import RUN, tokenize
 
 log = logging.getLogger("formc.nlu")
 
 DEFAULTS = {"BILOU_flag": True, "split_entities_by_comma": True, "max_iterations": 50,
             "L1_c": 0.1, "L2_c": 0.1}
+TRAINING_BUDGET_S = 2.0      # regex time per training example (a parse gets the message budget)
 _HEADER = struct.Struct("<4sI4sIIIIIIIII")     # crfsuite model file header (48 bytes)
 
 
@@ -61,9 +63,10 @@ def _tag_order(entity_lists: list[list[dict]]) -> list[str]:
     return [name for name in TAG_NAMES if used[name]]
 
 
-def compile_crf(examples: list, options: dict, patterns: list[tuple[str, str]],
-                patterns_case_sensitive: bool = True, cjk: str = RUN) -> Optional[dict]:
-    """The JSON-able CRF model for `examples` (training order), or None without entities."""
+def prepare_crf(examples: list, options: dict, patterns: list[tuple[str, str]],
+                patterns_case_sensitive: bool = True, cjk: str = RUN) -> Optional[tuple]:
+    """(model dict without taggers, [(tag name, features, tags)], options) for `examples`
+    (training order), or None without entities."""
     entity_lists = [_example_entities(ex) for ex in examples]
     order = _tag_order(entity_lists)
     if not order:
@@ -73,28 +76,47 @@ def compile_crf(examples: list, options: dict, patterns: list[tuple[str, str]],
     bilou = bool(opts["BILOU_flag"])
     matcher = PatternMatcher(patterns, patterns_case_sensitive)
     tokens = [tokenize(ex.text, cjk) for ex in examples]
-    token_patterns = [matcher.token_patterns(ex.text, t) for ex, t in zip(examples, tokens)]
+    token_patterns = []
+    for ex, toks in zip(examples, tokens):
+        # a generous budget per example: the training features must not depend on machine load
+        with message_budget(TRAINING_BUDGET_S):
+            token_patterns.append(matcher.token_patterns(ex.text, toks))
     gold = {name: [example_tags(t, ents, name, bilou) for t, ents in zip(tokens, entity_lists)]
             for name in order}
-    taggers = []
-    for name in order:
-        xs = [token_features(t, p, features, None if name == "entity" else g)
-              for t, p, g in zip(tokens, token_patterns, gold["entity"])]
-        model = _train(xs, gold[name], opts)
-        taggers.append({"tag": name, "model": base64.b64encode(model).decode("ascii"),
-                        "sha256": hashlib.sha256(model).hexdigest()})
-    return {"extractor": options.get("extractor", "CRFEntityExtractor"), "features": features,
+    sets = [(name, [token_features(t, p, features, None if name == "entity" else g)
+                    for t, p, g in zip(tokens, token_patterns, gold["entity"])], gold[name])
+            for name in order]
+    meta = {"extractor": options.get("extractor", "CRFEntityExtractor"), "features": features,
             "bilou": bilou, "split": _plain(opts["split_entities_by_comma"]),
             "patterns": [[n, p] for n, p in patterns],
-            "patterns_case_sensitive": patterns_case_sensitive, "taggers": taggers,
+            "patterns_case_sensitive": patterns_case_sensitive,
             **({} if cjk == RUN else {"cjk_tokens": cjk})}
+    return meta, sets, opts
+
+
+def finish_crf(meta: dict, sets: list, models: list[bytes]) -> dict:
+    taggers = [{"tag": name, "model": base64.b64encode(model).decode("ascii"),
+                "sha256": hashlib.sha256(model).hexdigest()}
+               for (name, _x, _y), model in zip(sets, models)]
+    return {**meta, "taggers": taggers}
+
+
+def compile_crf(examples: list, options: dict, patterns: list[tuple[str, str]],
+                patterns_case_sensitive: bool = True, cjk: str = RUN) -> Optional[dict]:
+    """The JSON-able CRF model for `examples` (training order), or None without entities."""
+    prepared = prepare_crf(examples, options, patterns, patterns_case_sensitive, cjk)
+    if prepared is None:
+        return None
+    meta, sets, opts = prepared
+    return finish_crf(meta, sets, [_train(x, y, opts) for _name, x, y in sets])
 
 
 def _plain(value: Any) -> Any:
     return {str(k): bool(v) for k, v in value.items()} if isinstance(value, dict) else bool(value)
 
 
-def _train(xs: list, ys: list, opts: dict) -> bytes:
+def _train(xs: list, ys: list, opts: dict, path: Optional[str] = None) -> bytes:
+    """crfsuite's model file for these sequences (written to `path` when given)."""
     import pycrfsuite
 
     params = {"feature.possible_transitions": True, "c1": opts["L1_c"], "c2": opts["L2_c"],
@@ -103,9 +125,9 @@ def _train(xs: list, ys: list, opts: dict) -> bytes:
     for x, y in zip(xs, ys):
         trainer.append(x, y)
     with tempfile.TemporaryDirectory(prefix="formc-crf-") as tmp:
-        path = os.path.join(tmp, "model.crfsuite")
-        trainer.train(path, holdout=-1)
-        with open(path, "rb") as handle:
+        target = path or os.path.join(tmp, "model.crfsuite")
+        trainer.train(target, holdout=-1)
+        with open(target, "rb") as handle:
             return handle.read()
 
 
@@ -180,34 +202,6 @@ class CrfExtractor:
         for entity in entities:
             entity["extractor"] = self.name
         return entities
-
-
-def compile_entity_crfs(examples: list, config, regexes: list, lookups: list,
-                        boundaries: bool, cjk: str) -> list[dict]:
-    """One CRF model per CRFEntityExtractor / entity-recognising DIETClassifier of the pipeline
-    (`config` a model.NluConfig), in pipeline order; [] when there is none or no entity."""
-    from .featurize import lookup_pattern
-
-    if not config.entity_crfs or not _has_features(config.pipeline, regexes, lookups,
-                                                   config.regex_featurizer):
-        return []
-    patterns: list[tuple[str, str]] = []
-    if config.regex_featurizer:      # the token "pattern" feature comes from RegexFeaturizer
-        patterns += [(n, p) for n, p in regexes]
-        patterns += [(n, lookup_pattern(el, boundaries)) for n, el in lookups if el]
-    names = [p.rsplit(".", 1)[-1] for p in config.pipeline]
-    regex_at = names.index("RegexEntityExtractor") if "RegexEntityExtractor" in names else -1
-    out = []
-    for pairs in config.entity_crfs:
-        options = _options(pairs)
-        options["features"] = [[f for f in window if f in SUPPORTED]
-                               for window in options.get("features") or DEFAULT_FEATURES]
-        model = compile_crf(examples, options, patterns,
-                            config.regex_featurizer_case_sensitive, cjk)
-        if model is not None:
-            model["before_regex"] = int(options.get("position", 0)) < regex_at
-            out.append(model)
-    return out
 
 
 def _has_features(pipeline, regexes, lookups, regex_featurizer: bool) -> bool:
