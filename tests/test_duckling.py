@@ -295,3 +295,33 @@ def test_validate_note_says_what_formc_does(tmp_path):
     assert "formc extracts number itself" in notes[0].message
     assert "goes further than Rasa" in notes[0].message
     assert notes[0].message.endswith("not extracted without a server: temperature")
+
+
+def test_formbot_fills_num_people_from_typed_text_without_a_duckling_server(monkeypatch):
+    """The corpus formbot (its own config: DIET + DucklingEntityExtractor for `number` at
+    localhost:8000) through its form with text only; no Duckling runs here."""
+    import asyncio
+    import os
+
+    from formc.runtime.action_client import ActionClient
+    from formc.runtime.agent import Agent
+    from support.action_server import start_action_server
+    from support.runtime_helpers import CORPUS
+
+    monkeypatch.setenv("RASA_DUCKLING_HTTP_URL", f"http://127.0.0.1:{_unused_port()}")
+    machine, diagnostics = compile_project(os.path.join(CORPUS, "formbot"))
+    assert machine is not None, [d.render() for d in diagnostics if d.is_error]
+    url, stop = start_action_server("formbot")
+    try:
+        agent, session = Agent(machine, action_client=ActionClient(url), seed=0), None
+        replies = []
+        for text in ("I want to book a restaurant", "mexican food please", "we are four people"):
+            result = asyncio.run(agent.handle_message(session, "u1", text, now=1_700_000_000.0))
+            session = result.session
+            replies.append([m.get("text") for m in result.messages])
+        # formbot's 2.x domain orders the slots cuisine, feedback (from text), num_people, ...
+        assert replies[1] == ["Please give your feedback on your experience so far"]
+        assert session.slots["num_people"] == 4           # Duckling's number, offline
+        assert replies[2] == ["Do you want to sit outside?"]       # num_people is not asked
+    finally:
+        stop()

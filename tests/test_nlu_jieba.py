@@ -35,6 +35,11 @@ def _machine(bot: str):
     return _MACHINES[bot]
 
 
+def _load(path: str):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def _entities(parse: dict) -> list:
     return [(e["entity"], e["value"], e["start"], e["end"], e["extractor"])
             for e in parse.get("entities") or []]
@@ -58,7 +63,7 @@ def _compare(got: dict, want: dict) -> list[str]:
 
 @pytest.mark.parametrize("bot", ["jieba", "jieba2"])
 def test_model_parse_matches_rasa(bot):
-    recorded = json.load(open(os.path.join(ORACLES, bot, "parses", "rasa.json"), encoding="utf-8"))
+    recorded = _load(os.path.join(ORACLES, bot, "parses", "rasa.json"))
     assert recorded["rasa"]["version"] == "3.6.21"
     nlu = _machine(bot).nlu
     diffs = {}
@@ -74,7 +79,7 @@ def test_recorded_conversation_parses_match_rasa():
     nlu = _machine("jieba").nlu
     turns = 0
     for path in sorted(glob.glob(os.path.join(ORACLES, "jieba", "0*.json"))):
-        for turn in json.load(open(path, encoding="utf-8"))["turns"]:
+        for turn in _load(path)["turns"]:
             assert not _compare(nlu.parse(turn["user"]), turn["nlu"]), (path, turn["user"])
             turns += 1
     assert turns == 20
