@@ -7,12 +7,14 @@ each fold with the bot's own config.yml (a DIETClassifier there means formc's CR
 parses the held-out texts; the metric (`formc.nlu.entity_eval`: exact label+start+end, label =
 type[.role][.group], micro-averaged) counts the entities of the CRF / DIET extractors only.
 With --rasa crf / diet (and RASA_VENV, default /work/rasa-venv, present) real Rasa trains the
-same folds: "CRF" = WhitespaceTokenizer, RegexFeaturizer (when the bot has one), CountVectorsFeaturizer
-(char_wb 1-4), CRFEntityExtractor at its defaults, EntitySynonymMapper; "DIET" = the bot's own
-pipeline minus what cannot run offline or is not about entities (ConveRT/spaCy/BERT/custom
-tokenizers become WhitespaceTokenizer; Duckling, spaCy, ResponseSelector, FallbackClassifier
-dropped), DIET epochs capped at --diet-epochs (--big-diet-epochs above 1,000 examples, where
---big-folds can also cut the folds, for every column) because the machine has 2 cores. Rasa's answers are cached in --cache so a rerun only redoes formc.
+same folds: "CRF" = WhitespaceTokenizer (JiebaTokenizer for Chinese), RegexFeaturizer (when
+the bot has one), CountVectorsFeaturizer (char_wb 1-4), CRFEntityExtractor at its defaults,
+EntitySynonymMapper; "DIET" = the bot's own pipeline minus what cannot run offline or is not
+about entities (ConveRT/spaCy/BERT/custom tokenizers become WhitespaceTokenizer, or
+JiebaTokenizer for Chinese; Duckling, spaCy, ResponseSelector, FallbackClassifier dropped),
+DIET epochs capped at --diet-epochs (--big-diet-epochs above 1,000 examples, where --big-folds
+can also cut the folds, for every column) because the machine has 2 cores. Rasa's answers are
+cached in --cache so a rerun only redoes formc.
 Corpus bots are read in place; nothing is written into the repository.
 """
 from __future__ import annotations
@@ -55,9 +57,15 @@ def bot_config(root: str) -> dict:
         return yaml.safe_load(handle) or {}
 
 
+def tokenizer(own: dict) -> str:
+    """Rasa refuses WhitespaceTokenizer for Chinese: JiebaTokenizer there."""
+    return "JiebaTokenizer" if str(own.get("language", "en")).startswith("zh") else \
+        "WhitespaceTokenizer"
+
+
 def crf_config(own: dict) -> dict:
     names = {str(c.get("name", "")).rsplit(".", 1)[-1] for c in own.get("pipeline") or []}
-    pipeline = [{"name": "WhitespaceTokenizer"}]
+    pipeline = [{"name": tokenizer(own)}]
     if "RegexFeaturizer" in names:
         pipeline.append({"name": "RegexFeaturizer"})
     pipeline += [{"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1,
@@ -74,7 +82,7 @@ def diet_config(own: dict, epochs: int):
         name = str(comp.get("name", "")).rsplit(".", 1)[-1]
         if name.endswith("Tokenizer") and not any(c["name"].endswith("Tokenizer")
                                                   for c in pipeline):
-            pipeline.append({"name": "WhitespaceTokenizer"})
+            pipeline.append({"name": tokenizer(own)})
         elif name in KEEP and name != "WhitespaceTokenizer":
             entry = {k: v for k, v in comp.items()}
             entry["name"] = name
@@ -84,7 +92,7 @@ def diet_config(own: dict, epochs: int):
     if not any(c["name"] == "DIETClassifier" for c in pipeline):
         return None
     if not any(c["name"].endswith("Tokenizer") for c in pipeline):
-        pipeline.insert(0, {"name": "WhitespaceTokenizer"})
+        pipeline.insert(0, {"name": tokenizer(own)})
     return {"recipe": "default.v1", "language": own.get("language", "en"),
             "pipeline": pipeline, "assistant_id": "formc-entity-f1"}
 
@@ -138,6 +146,12 @@ def f1_of(splits: list, folds: list) -> dict:
     return entity_report(gold, found)["micro"]
 
 
+def differing(ours: list, theirs: list) -> int:
+    """Test messages whose CRF / DIET entity spans differ between two runs."""
+    return sum(spans(a, TRAINED) != spans(b, TRAINED)
+               for fa, fb in zip(ours, theirs) for a, b in zip(fa["entities"], fb["entities"]))
+
+
 def bench_bot(bot: str, args, kinds: tuple) -> dict:
     root = os.path.join(CORPUS, bot)
     data, _ = read_bot_nlu(root)
@@ -146,13 +160,16 @@ def bench_bot(bot: str, args, kinds: tuple) -> dict:
     splits = cv_splits(data, 5, 0)[:args.big_folds if big else 5]
     row = {"bot": bot, "annotated": sum(len(ex.entities) for ex in data.examples),
            "folds": len(splits),
-           "formc": f1_of(splits, formc_entities(data, config, domain, splits))}
+           "formc": None}
+    ours = formc_entities(data, config, domain, splits)
+    row["formc"] = f1_of(splits, ours)
     if not os.path.exists(os.path.join(RASA_VENV, "bin", "python")):
         return row
     own = bot_config(root)
     if "crf" in kinds:
-        row["rasa_crf"] = f1_of(splits, run_rasa("crf", crf_config(own), splits, data,
-                                                 args.cache, bot) or [])
+        theirs = run_rasa("crf", crf_config(own), splits, data, args.cache, bot) or []
+        row["rasa_crf"] = f1_of(splits, theirs)
+        row["differ"] = differing(ours, theirs)
     diet = diet_config(own, args.big_diet_epochs if big else args.diet_epochs)
     if "diet" in kinds and diet is not None:
         row["diet_epochs"] = next(c["epochs"] for c in diet["pipeline"]
@@ -168,7 +185,9 @@ def show(row: dict) -> str:
     return (f"{row['bot']:24} {row['annotated']:5} {row['folds']} folds  formc "
             f"{cell(row['formc']):26} rasa CRF {cell(row.get('rasa_crf')):26} rasa DIET "
             f"{cell(row.get('rasa_diet'))}"
-            + (f" [{row['diet_epochs']} epochs]" if row.get("diet_epochs") else ""))
+            + (f" [{row['diet_epochs']} epochs]" if row.get("diet_epochs") else "")
+            + (f"; {row['differ']} message(s) where formc's entities differ from Rasa CRF's"
+               if "differ" in row else ""))
 
 
 def main() -> None:

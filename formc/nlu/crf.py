@@ -22,7 +22,7 @@ import struct
 import tempfile
 from typing import Any, Optional
 
-from .crf_decode import decode, entity_tags_for_features, split_config
+from .crf_decode import decode, label_groups, most_likely, split_config
 from .crf_features import (DEFAULT_FEATURES, SUPPORTED, TAG_NAMES, PatternMatcher,
                            example_tags, token_features)
 from .regex_budget import message_budget
@@ -158,7 +158,7 @@ class CrfExtractor:
         self.before_regex = bool(d.get("before_regex", False))
         self.matcher = PatternMatcher([tuple(p) for p in d.get("patterns", [])],
                                       d.get("patterns_case_sensitive", True))
-        self.taggers: list[tuple[str, Any, list[str]]] = []
+        self.taggers: list[tuple[str, Any, list[str], list[list[int]]]] = []
         self._buffers: list[bytes] = []
         for t in d["taggers"]:
             data = base64.b64decode(t["model"], validate=True)
@@ -169,7 +169,8 @@ class CrfExtractor:
             except (ValueError, OSError) as exc:
                 raise CrfModelError(f"crfsuite cannot open the CRF model: {exc}") from exc
             self._buffers.append(data)     # crfsuite reads the model from this buffer in place
-            self.taggers.append((t["tag"], tagger, list(tagger.labels())))
+            labels = list(tagger.labels())
+            self.taggers.append((t["tag"], tagger, labels, label_groups(labels)))
 
     @classmethod
     def load(cls, d: Optional[dict]) -> Optional["CrfExtractor"]:
@@ -188,17 +189,19 @@ class CrfExtractor:
         if not tokens:
             return []
         patterns = self.matcher.token_patterns(text, tokens)
-        marginals: dict[str, list[dict[str, float]]] = {}
-        entity_tags = None
-        for name, tagger, labels in self.taggers:
-            if name != "entity" and entity_tags is None:
-                entity_tags = entity_tags_for_features(marginals.get("entity", []))
+        predicted: dict[str, tuple[list[str], list[float]]] = {}
+        entity_tags = None          # the raw most likely entity tags: a feature of role / group
+        positions = range(len(tokens))
+        for name, tagger, labels, groups in self.taggers:
             feats = token_features(tokens, patterns, self.features,
                                    None if name == "entity" else entity_tags)
             tagger.set(feats)
-            marginals[name] = [{label: tagger.marginal(label, i) for label in labels}
-                               for i in range(len(tokens))]
-        entities = decode(text, tokens, marginals, self.bilou, self.split)
+            marginal = tagger.marginal
+            rows = [[marginal(label, i) for label in labels] for i in positions]
+            predicted[name] = most_likely(labels, groups, rows, self.bilou)
+            if name == "entity":
+                entity_tags = list(predicted[name][0])
+        entities = decode(text, tokens, predicted, self.bilou, self.split)
         for entity in entities:
             entity["extractor"] = self.name
         return entities

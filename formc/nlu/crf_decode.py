@@ -20,16 +20,21 @@ _JOINERS = frozenset(".,; ")
 SPLIT_KEY = "split_entities_by_comma"     # the default's key, as Rasa keeps it
 
 
-def most_likely(marginals: list[dict[str, float]], bilou: bool) -> tuple[list[str], list[float]]:
+def label_groups(labels: list[str]) -> list[list[int]]:
+    """Per label, the indices (in label order) of every label of the same entity label."""
+    stripped = [strip_prefix(label) for label in labels]
+    return [[j for j, other in enumerate(stripped) if other == mine] for mine in stripped]
+
+
+def most_likely(labels: list[str], groups: list[list[int]], rows: list[list[float]],
+                bilou: bool) -> tuple[list[str], list[float]]:
+    """Per token the most likely tag (the first best in label order) and its confidence: with
+    BILOU the summed probability of that label's B/I/L/U tags (summed in label order)."""
     tags, confidences = [], []
-    for probs in marginals:
-        tag = max(probs, key=probs.__getitem__)      # first best in label order
-        tags.append(tag)
-        if bilou:
-            label = strip_prefix(tag)
-            confidences.append(sum(p for t, p in probs.items() if strip_prefix(t) == label))
-        else:
-            confidences.append(probs[tag])
+    for probs in rows:
+        best = max(range(len(probs)), key=probs.__getitem__)
+        tags.append(labels[best])
+        confidences.append(sum(probs[j] for j in groups[best]) if bilou else probs[best])
     return tags, confidences
 
 
@@ -165,18 +170,13 @@ def split_config(value: Any) -> dict:
     return {SPLIT_KEY: bool(value) if value is not None else True}
 
 
-def decode(text: str, tokens: list, marginals: dict[str, list[dict[str, float]]], bilou: bool,
-           split: dict) -> list[dict[str, Any]]:
+def decode(text: str, tokens: list, predicted: dict[str, tuple[list[str], list[float]]],
+           bilou: bool, split: dict) -> list[dict[str, Any]]:
+    """Entities from each CRF's most likely tags and confidences (BILOU-repaired first)."""
     tags: dict[str, list[str]] = {}
     confidences: dict[str, list[float]] = {}
-    for name, per_token in marginals.items():
-        t, c = most_likely(per_token, bilou)
+    for name, (t, c) in predicted.items():
         if bilou:
             t, c = consistent_bilou(t, c)
         tags[name], confidences[name] = t, c
     return to_entities(text, tokens, tags, confidences, split)
-
-
-def entity_tags_for_features(marginals: list[dict[str, float]]) -> list[str]:
-    """The raw most likely entity tags, the "entity" feature of the role and group CRFs."""
-    return [max(p, key=p.__getitem__) for p in marginals]
