@@ -138,7 +138,8 @@ def cmd_test(args) -> int:
         from .testing.live import run_live_tests
 
         report = run_live_tests(args.bot_dir, tuple(args.test_files), endpoints=args.endpoints,
-                                action_url=args.action_url, fail_on_nlu=args.fail_on_nlu)
+                                action_url=args.action_url, fail_on_nlu=args.fail_on_nlu,
+                                coverage=args.coverage, json_out=args.json)
     else:
         from .testing.replay import run_tests
 
@@ -170,7 +171,7 @@ def cmd_graph(args) -> int:
               "file", file=sys.stderr)
         return 2
     try:
-        data = draw(load(args.machine), fmt, args.form, args.state, args.coverage)
+        data = draw(load(args.machine), fmt, args.form, args.state, args.coverage, args.stories)
     except ValueError as exc:
         print(f"formc graph: {exc}", file=sys.stderr)
         return 1
@@ -268,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="PUT /model loads only .fsm files or bot directories inside DIR")
     p.add_argument("--record-exp", type=float, default=None,
                    help="seconds after which an idle conversation is dropped")
+    p.add_argument("--keep-events", default="all", metavar="all|N|DAYSd",
+                   help="event log retention per conversation: all (default), the newest N "
+                        "events, or the last N days (30d)")
     p.add_argument("--debug", action="store_true", help="log per-turn timing")
     p.set_defaults(func=cmd_serve)
 
@@ -277,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--form", help="only this form")
     p.add_argument("--state", help="only this state and its neighbours")
     p.add_argument("--coverage", help="coverage JSON from 'formc test --coverage --json'")
+    p.add_argument("--stories", action="store_true",
+                   help="draw every story state (default: one node per story)")
     p.set_defaults(func=cmd_graph)
 
     p = sub.add_parser("diff", help="what changed between two builds of a bot")

@@ -25,7 +25,7 @@ from typing import Any, Optional
 from .. import model
 from ..dialogue.expand import _alternatives, step_entities
 from . import TestReport
-from .replay import _load, _selected, report_story
+from .replay import _load, _selected, report_coverage, report_story, write_reports
 
 NOT_STORY_ACTIONS = frozenset({"action_listen", "action_session_start", "action_extract_slots"})
 
@@ -106,6 +106,7 @@ class LiveRun:
         self.lines: list[str] = []
         self.failed = False
         self.nlu_mismatch = False
+        self.transitions: set = set()      # machine transitions the conversation really took
 
     async def run(self, steps: list) -> None:
         head, turns = _segments(steps)
@@ -144,6 +145,7 @@ class LiveRun:
             result = await agent.handle_message(self.session, self.sender, parse["text"],
                                                 parse_data=parse)
         self.session = result.session
+        self.transitions.update(result.transitions or ())
         events = list(result.events)
         users = [i for i, ev in enumerate(events) if ev.get("event") == "user"]
         got = None
@@ -255,7 +257,7 @@ def _client(machine: Any, endpoints: Optional[str], action_url: Optional[str]) -
 
 
 async def _run_all(machine: Any, stories: list, client: Any, fail_on_nlu: bool,
-                   out: list) -> tuple[int, int]:
+                   out: list, taken: Optional[set] = None) -> tuple[int, int]:
     from ..runtime.agent import Agent
     recording = RecordingClient(client) if client is not None else None
     passed = failed = 0
@@ -266,6 +268,8 @@ async def _run_all(machine: Any, stories: list, client: Any, fail_on_nlu: bool,
                 agent = Agent(machine, action_client=recording, seed=0)
                 run = LiveRun(agent, recording, f"formc-live-{n}-{variant}")
                 await run.run(steps)
+                if taken is not None:
+                    taken |= run.transitions
                 if report_story(story, variant, run, fail_on_nlu, "# NLU predicted", out):
                     passed += 1
                 else:
@@ -277,7 +281,8 @@ async def _run_all(machine: Any, stories: list, client: Any, fail_on_nlu: bool,
 
 
 def run_live_tests(bot_dir: str, test_files: tuple = (), endpoints: Optional[str] = None,
-                   action_url: Optional[str] = None, fail_on_nlu: bool = False) -> TestReport:
+                   action_url: Optional[str] = None, fail_on_nlu: bool = False,
+                   coverage: bool = False, json_out: Optional[str] = None) -> TestReport:
     """`formc test --live`: each test story as a real conversation; the report."""
     out: list = []
     machine, project, diagnostics = _load(bot_dir, tuple(test_files))
@@ -291,5 +296,11 @@ def run_live_tests(bot_dir: str, test_files: tuple = (), endpoints: Optional[str
         out.append("note: no action endpoint (--action-url / --endpoints / endpoints.yml): "
                    "custom actions will fail")
     stories = _selected(project, tuple(test_files))
-    passed, failed = asyncio.run(_run_all(machine, stories, client, fail_on_nlu, out))
+    taken: set = set()
+    passed, failed = asyncio.run(_run_all(machine, stories, client, fail_on_nlu, out, taken))
+    results = {"passed": passed, "failed": failed}
+    if coverage:
+        results.update(report_coverage(machine, taken, out))
+    if json_out:
+        out.append(write_reports(json_out, results, None))
     return TestReport(out, passed, failed)

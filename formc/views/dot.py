@@ -1,6 +1,7 @@
 """`formc graph`: a compiled machine -> Graphviz DOT text (deterministic); svg/png through `dot`.
 
-Forms are clusters, control states are nodes. Transitions between two states are labelled edges
+Forms are clusters, control states are nodes (a big bot's story states: one node per story
+unless `--stories`); rules conditioned on an active form are step boxes inside its cluster. Transitions between two states are labelled edges
 (trigger, [guard], / actions). A rule that leaves the conversation where it was (most rules:
 listening -> listening) is drawn as a small step box on a round trip, so a bot with dozens of
 rules stays readable instead of growing a fan of self-loops. With coverage, never-taken
@@ -14,13 +15,19 @@ import shutil
 import subprocess
 from typing import Optional
 
-from .graph import (View, ViewEdge, build_view, dom_id, edge_label, filter_view, find_state)
+from dataclasses import replace
+
+from .graph import (View, ViewEdge, build_view, collapse_stories, dom_id, edge_label, filter_view,
+                    find_state)
 
 FORMATS = ("dot", "svg", "png")
 FORM_FILL = "#eef4ff"
 FALLBACK_FILL = "#fff4e5"
 STORY_FILL = "#eefaf0"
 UNCOVERED = "#a0a8b4"
+# Above this many story states a drawing shows one node per story (rasa-demo: 374 story
+# states made a 14,085 x 10,474 px picture); `formc graph --stories` draws them all.
+OVERVIEW_STORY_STATES = 30
 
 
 def quote(text: str) -> str:
@@ -92,7 +99,16 @@ def to_dot(view: View, coverage: Optional[dict] = None) -> str:
         count = _edge_count(edge, coverage)
         style = _coverage_style(count)
         label = edge_label(edge) + (f"\n({count}x)" if count else "")
-        if _is_step_box(edge):
+        if edge.scope:
+            # a rule of the whole form: a step box inside the form's cluster, no arrows to one
+            # state (it applies while the form asks for any of its slots)
+            label = edge_label(_any_slot(edge)) + (f"\n({count}x)" if count else "")
+            clusters.setdefault(f"form {edge.scope}", []).append(
+                "  " + quote("step:" + edge.id) + " " + _attrs(
+                    id="t_" + dom_id(edge.id), shape="box", style="rounded" + style.get("dash", ""),
+                    label=label, color=style.get("color"), fontcolor=style.get("color"),
+                    tooltip=edge.why, fontsize="9"))
+        elif _is_step_box(edge):
             box = "step:" + edge.id
             line = "  " + quote(box) + " " + _attrs(
                 id="t_" + dom_id(edge.id), shape="box", style="rounded" + style.get("dash", ""),
@@ -112,7 +128,8 @@ def to_dot(view: View, coverage: Optional[dict] = None) -> str:
                                   style=style.get("dash", "").lstrip(",")))
         else:
             edges.append(f"  {quote(edge.source)} -> {quote(edge.target)} " + _attrs(
-                id="t_" + dom_id(edge.id), label=label, tooltip=edge.why,
+                id="t_" + dom_id(edge.id), label="" if edge.kind == "overview" else label,
+                tooltip=label if edge.kind == "overview" else edge.why,
                 color=style.get("color"), fontcolor=style.get("color"),
                 style=style.get("dash", "").lstrip(",")))
     out.extend(top)
@@ -126,6 +143,11 @@ def to_dot(view: View, coverage: Optional[dict] = None) -> str:
     out.extend(edges)
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def _any_slot(edge: ViewEdge) -> ViewEdge:
+    parts = ["any slot" if p == f"in {edge.scope}" else p for p in edge.guard.split(", ")]
+    return replace(edge, guard=", ".join(parts))
 
 
 def _state_attrs(state, view: View) -> str:
@@ -162,9 +184,13 @@ def render(dot_text: str, fmt: str) -> bytes:
 
 
 def graph_dot(machine, form: Optional[str] = None, state: Optional[str] = None,
-              coverage: Optional[dict] = None) -> str:
-    """A machine -> DOT text, optionally narrowed to one form or one state's neighbourhood."""
+              coverage: Optional[dict] = None, stories: bool = False) -> str:
+    """A machine -> DOT text, optionally narrowed to one form or one state's neighbourhood.
+    A big bot's story states are collapsed into one node per story unless `stories`."""
     view = build_view(machine)
+    story_states = sum(1 for s in view.states if s.kind == "story")
+    if story_states > OVERVIEW_STORY_STATES and not stories and not (state and state.startswith("story:")):
+        view = collapse_stories(view)
     if form and not any(s.form == form for s in view.states):
         forms = sorted({s.form for s in view.states if s.form})
         raise ValueError(f"no form '{form}' in the machine" +
@@ -179,7 +205,7 @@ def graph_dot(machine, form: Optional[str] = None, state: Optional[str] = None,
 
 
 def draw(machine, fmt: str, form: Optional[str] = None, state: Optional[str] = None,
-         coverage_file: Optional[str] = None) -> bytes:
+         coverage_file: Optional[str] = None, stories: bool = False) -> bytes:
     """`formc graph`: the machine as the bytes of a .dot, .svg or .png file; raises ValueError
     with a message for the user (unknown format, no Graphviz, unknown state, bad coverage file)."""
     if fmt not in FORMATS:
@@ -194,7 +220,7 @@ def draw(machine, fmt: str, form: Optional[str] = None, state: Optional[str] = N
                 coverage = coverage_counts(json.load(handle))
         except (OSError, ValueError) as exc:
             raise ValueError(f"cannot read coverage file {coverage_file}: {exc}") from None
-    text = graph_dot(machine, form, state, coverage)
+    text = graph_dot(machine, form, state, coverage, stories)
     if fmt == "dot":
         return text.encode("utf-8")
     try:

@@ -10,7 +10,7 @@ keeps every transition id so coverage and the chat page can still find it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 from ..model import LISTENING
@@ -24,6 +24,7 @@ class ViewState:
     form: str = ""
     slot: str = ""
     match: tuple = ()              # ((tracker key, value), ...): how the chat page recognises it
+    story: str = ""                # story states: the story's name
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class ViewEdge:
     transition_ids: tuple[str, ...]
     spans: tuple[str, ...] = ()
     form: str = ""                 # the form this step belongs to (active loop or form run)
+    scope: str = ""                # a rule conditioned on this active form: it applies while
+                                   # the form asks for any of its slots, not only the first
 
 
 @dataclass(frozen=True)
@@ -57,20 +60,96 @@ def dom_id(text: str) -> str:
 # ------------------------------------------------------------------------------ building
 
 def build_view(machine: Any) -> View:
-    dialogue = machine.dialogue
+    states, transitions = running(machine)
     domain = machine.domain
-    states = tuple(_view_state(s) for s in getattr(dialogue, "states", ()))
     groups: dict[tuple, list] = {}
     order: list[tuple] = []
-    for t in getattr(dialogue, "transitions", ()):
+    for t in transitions:
         kind = _kind(t)
         key = (t.why, t.source, t.target) if kind == "rule" else (t.id,)
         if key not in groups:
             groups[key] = []
             order.append(key)
         groups[key].append(t)
-    edges = tuple(_edge(groups[key], domain) for key in order)
-    return View(name=getattr(machine, "name", ""), states=states, edges=edges)
+    form_states = {s.id: s.form for s in states if s.kind == "form"}
+    edges = tuple(_scoped(_edge(groups[key], domain), form_states) for key in order)
+    core = core_fallback_action(machine)
+    edges = tuple(replace(e, actions=(core,)) if e.id == "fallback:core" and not e.actions else e
+                  for e in edges)
+    return View(name=getattr(machine, "name", ""), states=tuple(_view_state(s) for s in states),
+                edges=edges)
+
+
+def core_fallback_action(machine: Any) -> str:
+    """What the core fallback runs (RulePolicy's core_fallback_action_name)."""
+    policies = getattr(getattr(machine, "config", None), "policies", None)
+    return getattr(policies, "core_fallback_action_name", "") or "action_default_fallback"
+
+
+def two_stage_fallback_runs(machine: Any) -> bool:
+    """Does any rule run action_two_stage_fallback? Without one, a low-confidence message gets
+    the core fallback (action_default_fallback) and the two-stage sub-states never occur."""
+    return any("action_two_stage_fallback" in t.actions
+               for t in getattr(machine.dialogue, "transitions", ()) if not t.id.startswith("fallback:"))
+
+
+def running(machine: Any) -> tuple[tuple, tuple]:
+    """(control states, transitions) that can run: the two-stage fallback's sub-states and
+    steps only when some rule starts it (the compiled machine always lists them)."""
+    dialogue = machine.dialogue
+    states = tuple(getattr(dialogue, "states", ()))
+    transitions = tuple(getattr(dialogue, "transitions", ()))
+    if two_stage_fallback_runs(machine):
+        return states, transitions
+    return (tuple(s for s in states if s.kind != "fallback"),
+            tuple(t for t in transitions if not t.id.startswith("fallback:") or t.id == "fallback:core"))
+
+
+def _scoped(edge: ViewEdge, form_states: dict) -> ViewEdge:
+    """A rule whose condition is `active_loop: F` (no requested slot) is compiled from the
+    form's first state, but applies in every state of the form: scope it to the form."""
+    form = form_states.get(edge.source)
+    if edge.kind != "rule" or not form or f"in {form}" not in edge.guard.split(", "):
+        return edge
+    return replace(edge, scope=form)
+
+
+def collapse_stories(view: View) -> View:
+    """The overview of a big bot: the states of one story become one node ("story 'X'"), the
+    steps inside a story disappear, and parallel steps into or out of it become one edge."""
+    name_of = {s.id: "stories:" + (s.story or s.id) for s in view.states if s.kind == "story"}
+    if not name_of:
+        return view
+    counts: dict[str, int] = {}
+    for node in name_of.values():
+        counts[node] = counts.get(node, 0) + 1
+    states = [s for s in view.states if s.kind != "story"]
+    for node in sorted(counts):
+        label = f"{node.split(':', 1)[1]}\n({counts[node]} story states)"
+        states.append(ViewState(node, label, "story"))
+    merged: dict[tuple, ViewEdge] = {}
+    for edge in view.edges:
+        source, target = name_of.get(edge.source, edge.source), name_of.get(edge.target, edge.target)
+        if source == target and edge.source in name_of:
+            continue                          # a step inside one story
+        if edge.source not in name_of and edge.target not in name_of:
+            merged[(edge.id,)] = edge
+            continue
+        key = (source, target)
+        edge = replace(edge, kind="overview")     # drawn unlabelled: the story node says it
+        if key in merged:
+            old = merged[key]
+            merged[key] = replace(old, transition_ids=old.transition_ids + edge.transition_ids,
+                                  actions=(), trigger=_more(old.trigger, edge.trigger), guard="")
+        else:
+            merged[key] = replace(edge, source=source, target=target)
+    return View(view.name, tuple(states), tuple(merged.values()), view.initial)
+
+
+def _more(first: str, other: str) -> str:
+    base = first.split(" (+", 1)[0]
+    n = int(first.rsplit("(+", 1)[1].split(" ", 1)[0]) if " (+" in first else 0
+    return f"{base} (+{n + 1} more)" if other != base or n else base
 
 
 def _view_state(state: Any) -> ViewState:
@@ -98,7 +177,9 @@ def _view_state(state: Any) -> ViewState:
     else:
         label = state.id
         match = ()
-    return ViewState(state.id, label, kind, state.form, state.slot, match)
+    story = re.match(r"story '(.*)' waits", state.description or "") if kind == "story" else None
+    return ViewState(state.id, label, kind, state.form, state.slot, match,
+                     f"story '{story.group(1)}'" if story else "")
 
 
 def _kind(t: Any) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .graph import describe_guard
+from .graph import core_fallback_action, describe_guard, running
 
 
 def format_machine(machine: Any) -> str:
-    dialogue = machine.dialogue
-    states, transitions = dialogue.states, dialogue.transitions
+    """The machine as it runs: two-stage fallback states only when a rule starts it, rules of a
+    whole form listed under the form rather than under its first state."""
+    states, transitions = running(machine)
     summary = machine.summary()
     lines = [f"machine {machine.name or '(unnamed)'}"
              + (f"  sha256 {machine.digest[:12]}" if machine.digest else ""),
@@ -35,25 +36,48 @@ def format_machine(machine: Any) -> str:
     width = max([len(s.id) for s in states] + [5])
     for state in states:
         lines.append(f"  {state.id:<{width}}  {state.description}")
+    if len(states) < len(machine.dialogue.states):
+        lines.append("  (no rule starts action_two_stage_fallback: a message the NLU is unsure "
+                     "of gets the core fallback, so the two-stage fallback states are left out)")
     lines.append("")
     lines.append(f"transitions ({len(transitions)}):")
+    form_of = {s.id: s.form for s in states if s.kind == "form"}
     by_source: dict[str, list] = {}
     for t in transitions:
-        by_source.setdefault(t.source, []).append(t)
-    for source in [s.id for s in states] + sorted(set(by_source) - {s.id for s in states}):
-        group = by_source.get(source)
+        scope = _form_scope(t, form_of)
+        by_source.setdefault(f"in {scope} (while it asks for any slot)" if scope
+                             else f"from {t.source}", []).append(t)
+    order = [f"from {s.id}" for s in states]
+    for key in order + sorted(set(by_source) - set(order)):
+        group = by_source.get(key)
         if not group:
             continue
-        lines.append(f"  from {source}:")
+        lines.append(f"  {key}:")
         for t in group:
-            trigger, guard = describe_guard(t.guard or {}, domain)
-            when = " ".join(p for p in (f"on {trigger}" if trigger else "",
-                                        f"[{guard}]" if guard else "") if p) or "always"
-            actions = ", ".join(t.actions) if t.actions else "(no action)"
-            lines.append(f"    {t.id}")
-            lines.append(f"      {when} -> {t.target}; runs {actions}")
-            lines.append(f"      {t.why}" + (f"  ({t.span})" if t.span else ""))
+            lines += _transition(t, domain, form_of.get(t.source) if key.startswith("in ") else "",
+                                 core_fallback_action(machine))
     return "\n".join(lines)
+
+
+def _form_scope(t, form_of: dict) -> str:
+    """The form a rule conditioned on `active_loop: F` applies to (compiled from its first state)."""
+    form = form_of.get(t.source)
+    guard = t.guard or {}
+    if t.id.startswith("rule:") and form and guard.get("active_loop") == form \
+            and "requested_slot" not in guard:
+        return form
+    return ""
+
+
+def _transition(t, domain, scope: str, core: str) -> list[str]:
+    trigger, guard = describe_guard(t.guard or {}, domain)
+    when = " ".join(p for p in (f"on {trigger}" if trigger else "",
+                                f"[{guard}]" if guard else "") if p) or "always"
+    actions = ", ".join(t.actions) if t.actions else (
+        core if t.id == "fallback:core" else "(no action)")
+    target = "the same question" if scope and t.target == t.source else t.target
+    return [f"    {t.id}", f"      {when} -> {target}; runs {actions}",
+            f"      {t.why}" + (f"  ({t.span})" if t.span else "")]
 
 
 def _mapping(m) -> str:
