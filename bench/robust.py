@@ -48,7 +48,9 @@ def build_bot(tmp: str) -> str:
         f.write(f"\n- regex: account\n  examples: |\n    - {PLACEHOLDER}\n")
     with open(os.path.join(bot, "domain.yml"), "a") as f:
         f.write("\nentities:\n  - account\n")
-    config = open(os.path.join(bot, "config.yml")).read().replace(
+    with open(os.path.join(bot, "config.yml")) as handle:
+        config = handle.read()
+    config = config.replace(
         "  - name: LogisticRegressionClassifier\n",
         "  - name: LogisticRegressionClassifier\n  - name: RegexEntityExtractor\n")
     with open(os.path.join(bot, "config.yml"), "w") as f:

@@ -40,7 +40,8 @@ def test_nested_quantifier_regex_is_a_warning_with_file_line(tmp_path):
     from formc.api import compile_project
     bot = hello_copy(str(tmp_path))
     nlu = add_regex(bot, "account", "(a+)+$")
-    line = open(nlu).read().splitlines().index("    - (a+)+$") + 1   # the pattern's own line
+    with open(nlu) as handle:
+        line = handle.read().splitlines().index("    - (a+)+$") + 1   # the pattern's own line
     machine, diagnostics = compile_project(bot)
     assert machine is not None
     found = [d for d in diagnostics if d.code == "F330"]

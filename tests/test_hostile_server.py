@@ -162,7 +162,8 @@ def test_put_model_fifo_and_directory_outside_model_dir_are_refused(served):
 
 
 def test_put_model_refuses_cut_and_edited_files_and_keeps_serving(served):
-    data = open(served.fsm, "rb").read()
+    with open(served.fsm, "rb") as handle:
+        data = handle.read()
     cut = os.path.join(served.models, "cut.fsm")
     with open(cut, "wb") as f:
         f.write(data[: len(data) * 2 // 3] + b"}")
@@ -208,3 +209,21 @@ def test_put_model_compiles_a_bot_directory_off_the_event_loop(served):
     thread.join()
     assert result["answer"][0] == 204, result["answer"]
     assert worst < 1.0
+
+
+def test_message_longer_than_the_text_cap_is_413(served):
+    status, _, body = http("POST", served.url("/webhooks/rest/webhook"),
+                           {"sender": "long", "message": "word " * 3000})
+    assert_4xx_json(status, body, 413)
+    status, _, body = call(served, "POST", "/model/parse", {"text": "x" * 10_001})
+    assert_4xx_json(status, body, 413)
+
+
+@pytest.mark.parametrize("parse_data", [{"intent": 5}, {"intent": {"name": ["x"]}},
+                                        {"entities": "x"}, {"entities": [{"entity": None}]}])
+def test_messages_with_unusable_parse_data_are_400(served, parse_data):
+    status, _, body = call(served, "POST", "/conversations/pd/messages",
+                           {"text": "hi", "sender": "user", "parse_data": parse_data})
+    assert_4xx_json(status, body)
+    status, _, body = call(served, "GET", "/conversations/pd/tracker")
+    assert status == 200

@@ -5,7 +5,7 @@ Why: Rasa matches regex features and entities with Python's `re`, which has no t
 pattern like `(a|a)+$` and one public message of 30 `a`s freeze the process (and in an async
 server every other conversation with it). The `regex` package (VERSION0: `re`'s syntax and
 semantics) accepts a `timeout`; every regex of one message (`message_budget()`, entered by
-`Nlu.parse`) shares one budget, FORMC_REGEX_BUDGET_MS milliseconds (default 10). A pattern that
+`Nlu.parse`) shares one budget, FORMC_REGEX_BUDGET_MS milliseconds (default 5). A pattern that
 runs out of budget simply matches nothing for that message, and a warning is logged.
 """
 from __future__ import annotations
@@ -30,9 +30,9 @@ log = logging.getLogger("formc.nlu")
 
 def _budget_seconds() -> float:
     try:
-        return max(0.001, float(os.environ.get("FORMC_REGEX_BUDGET_MS", "10")) / 1000.0)
+        return max(0.001, float(os.environ.get("FORMC_REGEX_BUDGET_MS", "5")) / 1000.0)
     except ValueError:
-        return 0.01
+        return 0.005
 
 
 BUDGET_S = _budget_seconds()

@@ -118,4 +118,32 @@ def field(body: dict, name: str, kinds: tuple, required: bool = False, default: 
         wanted = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
         raise bad_request(f"The field '{name}' is {_json_type(value)}; expected {wanted}.",
                           field=name)
+    check = _FIELD_CHECKS.get(name)
+    if check is not None and value is not None:
+        check(name, value)
     return value
+
+
+# A message text is classified on the event loop (~3-6 ms per 1,000 characters): a longer one
+# would stall every other conversation. Rasa has no such limit (README: "Limits").
+MAX_TEXT_CHARS = 10_000
+
+
+def _text_cap(name: str, value: Any) -> None:
+    if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
+        raise ApiError(413, "PayloadTooLarge", f"The field '{name}' is {len(value):,} characters "
+                       f"long; the server classifies messages of at most {MAX_TEXT_CHARS:,}.",
+                       {"field": name})
+
+
+def _parse_data_problem(name: str, value: Any) -> None:
+    """A client's parse_data is used as the user event's parse_data: the same schema."""
+    from ..runtime.event_schema import event_problem as problem
+    found = problem({"event": "user", "parse_data": value})
+    if found:
+        raise bad_request(f"The field '{name}' is not usable parse data: the user event it makes "
+                          f"{found}.", field=name)
+
+
+# Fields with one meaning wherever a route reads them (webhook message, parse text, ...).
+_FIELD_CHECKS = {"message": _text_cap, "text": _text_cap, "parse_data": _parse_data_problem}

@@ -47,7 +47,9 @@ def hostile_fsm(tmp: str, pattern: str) -> str:
     add_regex(bot, "account", PLACEHOLDER)
     with open(os.path.join(bot, "domain.yml"), "a", encoding="utf-8") as f:
         f.write("\nentities:\n  - account\n")
-    config = open(os.path.join(bot, "config.yml")).read().replace(
+    with open(os.path.join(bot, "config.yml")) as handle:
+        config = handle.read()
+    config = config.replace(
         "  - name: CountVectorsFeaturizer\n", "  - name: RegexFeaturizer\n"
         "  - name: CountVectorsFeaturizer\n", 1).replace(
         "  - name: LogisticRegressionClassifier\n", "  - name: LogisticRegressionClassifier\n"
