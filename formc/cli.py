@@ -185,13 +185,32 @@ def cmd_diff(args) -> int:
     from .api import load
     from .views.diff import diff_machines, format_diff, is_empty
 
-    result = diff_machines(load(args.old), load(args.new))
+    old, new = load(args.old), load(args.new)
+    result = diff_machines(old, new)
+    if result["nlu"]["added"] or result["nlu"]["removed"] or result["nlu"]["changed"]:
+        result["nlu_examples"] = _nlu_examples(args, old, new)
     if args.format == "json":
         print(json.dumps({"old": args.old, "new": args.new, "identical": is_empty(result),
                           **result}, indent=2, ensure_ascii=False, sort_keys=True))
     else:
         print(format_diff(result, args.old, args.new))
-    return 0
+    return 0 if is_empty(result) else 1
+
+
+def _nlu_examples(args, old, new):
+    """Which intents' examples changed and which texts classify differently: needs the sources
+    (bot directories as arguments, or --examples BOT_DIR for .fsm files)."""
+    from .reader import read_project
+    from .views.diff import nlu_changes, project_texts
+
+    sides = []
+    for path in (args.old, args.new):
+        source = path if os.path.isdir(path) else args.examples
+        project = read_project(source)[0] if source else None
+        sides.append(project_texts(project) if project is not None else ([], []))
+    if not any(texts for _examples, texts in sides):
+        return None
+    return nlu_changes(old, new, sides[0][0], sides[1][0], sides[0][1] + sides[1][1])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -285,9 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="draw every story state (default: one node per story)")
     p.set_defaults(func=cmd_graph)
 
-    p = sub.add_parser("diff", help="what changed between two builds of a bot")
-    p.add_argument("old")
-    p.add_argument("new")
+    p = sub.add_parser("diff", help="what changed between two builds of a bot (exit 1 if anything did)")
+    p.add_argument("old", help=".fsm file or bot directory")
+    p.add_argument("new", help=".fsm file or bot directory")
+    p.add_argument("--examples", metavar="BOT_DIR",
+                   help="for .fsm files: classify this bot's example and test texts with both")
     p.add_argument("--format", choices=("human", "json"), default="human")
     p.set_defaults(func=cmd_diff)
     return parser

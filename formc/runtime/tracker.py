@@ -135,6 +135,10 @@ def event_stamp(machine: Any) -> dict:
     return stamp
 
 
+#: Marks an event stored as posted to PUT /tracker/events (Rasa shows those without the stamp).
+UNSTAMPED = "_formc_unstamped"
+
+
 def _stamped(events: list, stamp: dict) -> list:
     """Events with the stamp in their metadata. Added when a tracker is shown rather than
     stored with every event (it would add ~60 bytes per event to every stored turn); an
@@ -142,6 +146,9 @@ def _stamped(events: list, stamp: dict) -> list:
     out = []
     for ev in events:
         ev = dict(ev)
+        if ev.pop(UNSTAMPED, False):
+            out.append(ev)
+            continue
         ev["metadata"] = {**stamp, **(ev.get("metadata") or {})}
         out.append(ev)
     return out

@@ -23,11 +23,14 @@ from ..stores import StoreError, open_store
 from .channels import add_channels, push
 from .chatpage import register_chat_routes
 from .conversations import conversation_api
+from .history_routes import refuse_without_model, reloaded_model
 from .http import Settings
+from .metrics import Metrics, instrument, metrics_api
 from .middleware import add_cors, on_error
 from .model_api import follow_model, freeze_heap, load_machine, model_api
 from .rest import rest_channel
 from .turns import Bot, Conversations
+from ..stores.base import parse_retention
 
 log = logging.getLogger("formc.server")
 #: As Rasa's SQL tracker store with dialect sqlite: a file in the server's working directory.
@@ -73,11 +76,16 @@ def create_app(machine: Any, store_url: str = DEFAULT_STORE, auth_token: Optiona
     app.ctx.store_url = store_url
     _add_lifecycle(app, reminder_interval)
     add_cors(app)
+    app.register_middleware(refuse_without_model, "request")    # after DELETE /model
+    app.register_middleware(reloaded_model, "response")
     app.error_handler.add(Exception, on_error)
     for blueprint in (model_api(), rest_channel(), conversation_api()):
         app.blueprint(blueprint)
     register_chat_routes(app, lambda: app.ctx.conversations.bot.machine, auth_token)
     add_channels(app, channels)
+    app.ctx.metrics = Metrics()
+    instrument(app.ctx.conversations, app.ctx.metrics)
+    app.blueprint(metrics_api())
     app.ctx.conversations.on_push = lambda sender, session, messages: push(
         app, sender, session, messages)
     app.ctx.models = models
@@ -91,12 +99,15 @@ def _add_lifecycle(app: Sanic, reminder_interval: float) -> None:
         await app_.ctx.store.open()
         freeze_heap()
         app_.ctx.ticker = asyncio.ensure_future(_tick(app_, reminder_interval))
+        if app_.ctx.models:   # endpoints.yml models: pull from the model server (model_pull)
+            from .model_pull import pull_loop
+            app_.ctx.puller = asyncio.ensure_future(pull_loop(app_, app_.ctx.models))
 
     @app.before_server_stop
     async def _stop(app_):
-        ticker = getattr(app_.ctx, "ticker", None)
-        if ticker:
-            ticker.cancel()
+        for task in (getattr(app_.ctx, "ticker", None), getattr(app_.ctx, "puller", None)):
+            if task:
+                task.cancel()
         await app_.ctx.conversations.drain()
 
     @app.after_server_stop
@@ -115,6 +126,8 @@ async def _tick(app: Sanic, interval: float) -> None:
             await app.ctx.store.purge_expired()
         except asyncio.CancelledError:
             raise
+        except StoreError as e:   # an outage: one line per tick, the next tick tries again
+            log.error("background tick: store unavailable: %s", e)
         except Exception:
             log.exception("background tick failed")
 
@@ -171,6 +184,7 @@ def serve_command(args) -> int:
     workers = max(1, int(getattr(args, "workers", 1) or 1))
     try:
         parse_size(args.max_body)
+        retain = parse_retention(getattr(args, "keep_events", "all"))   # --keep-events
     except ValueError as e:
         print(f"formc serve: {e}", file=sys.stderr)
         return 2
@@ -182,6 +196,7 @@ def serve_command(args) -> int:
                          max_body=args.max_body, debug=args.debug, workers=workers,
                          channels=deploy["channels"], models=deploy["models"])
         app.ctx.model_dir = getattr(args, "model_dir", None)   # PUT /model loads only below it
+        app.ctx.store.retain = retain
         asyncio.run(_check_store(app.ctx.store))
     except FormcError as e:
         print("\n".join(d.render() for d in e.diagnostics), file=sys.stderr)

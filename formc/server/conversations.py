@@ -1,5 +1,6 @@
-"""Rasa's conversation API: /conversations/{id}/tracker, /trace, /messages, /trigger_intent,
-/tracker/events (POST) and /predict."""
+"""Rasa's conversation API: /conversations/{id}/tracker (whole history, `until`), /trace,
+/messages, /trigger_intent, /tracker/events (POST appends, PUT replaces), /predict, /story,
+/execute; and DELETE /model."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sanic import Blueprint
 from .channels import external_output
 from .errors import ApiError, bad_request, event_problem, field, parse_json_object, parse_json_value
 from .http import checked_id, include_events, json_response, route_methods
+from .history_routes import add_history_routes, tracker_answer
 
 ID = "/conversations/<conversation_id:path>"
 
@@ -23,7 +25,7 @@ def conversation_api() -> Blueprint:
         conversation_id = checked_id(request, conversation_id, admin=False)
         events = include_events(request)
         bot, session = await request.app.ctx.conversations.load_session(conversation_id)
-        return json_response(bot.agent.tracker_state(session, events, sender_id=conversation_id))
+        return json_response(await tracker_answer(request, bot, session, conversation_id, events))
 
     @route("/trace", "GET")
     async def trace(request, conversation_id):
@@ -111,4 +113,4 @@ def conversation_api() -> Blueprint:
         return json_response({**bot.agent.predict_next(session, conversation_id),
                               "tracker": bot.agent.tracker_state(session, events_mode)})
 
-    return bp
+    return add_history_routes(bp, route)     # story, execute, PUT events, DELETE /model

@@ -37,9 +37,29 @@ class StoreError(Exception):
     """A store could not be opened or used (bad URL, unreachable server, lost lock)."""
 
 
-#: The append-only logs kept beside each record, and how many entries of each are kept.
+#: The append-only logs kept beside each record, and how many entries of each a turn reads
+#: (the hot window; the trace log is also trimmed to it).
 STREAMS = ("events", "trace")
 DEFAULT_KEEP = {"events": 200, "trace": 20}
+DAY = 86400.0
+
+
+def parse_retention(text: str) -> Any:
+    """`--keep-events`: 'all' -> None (every event is kept, the default), 'N' -> N (the newest N
+    events), 'Nd' -> ("days", N) (events of the last N days). Raises ValueError with the reason."""
+    value = (text or "").strip().lower()
+    if value == "all":
+        return None
+    days = value.endswith("d")
+    number = value[:-1] if days else value
+    try:
+        amount = float(number) if days else int(number)
+    except ValueError:
+        raise ValueError(f"--keep-events {text!r}: expected all, a number of events (500) or "
+                         "a number of days (30d)") from None
+    if amount <= 0:
+        raise ValueError(f"--keep-events {text!r} must be more than 0 (or all)")
+    return ("days", amount) if days else amount
 
 
 def _tuple_like(value: Any) -> Any:
@@ -113,10 +133,12 @@ SAME = object()
 
 
 class Pending(NamedTuple):
-    """What a turn writes: the record, its next reminder time, new log entries per stream."""
+    """What a turn writes: the record, its next reminder time, new log entries per stream;
+    `reset`: the logs are emptied first (PUT /conversations/{id}/tracker/events)."""
     record: dict
     next_fire: Optional[float]
     append: dict
+    reset: bool = False
 
 
 class Conversation:
@@ -141,14 +163,15 @@ class Conversation:
         self.pending_live: Any = None
 
     def write(self, record: dict, next_fire: Optional[float] = None, live: Any = None,
-              append: Optional[dict] = None) -> None:
+              append: Optional[dict] = None, reset: bool = False) -> None:
         """Stage the new record, the next reminder time and the entries to append to each log
         (stream -> list) for the commit at block exit; `live` (e.g. the decoded session) is
         cached with it for this process's next turn."""
         unknown = set(append or ()) - set(STREAMS)
         if unknown:
             raise ValueError(f"unknown log stream(s) {sorted(unknown)}; streams are {STREAMS}")
-        self.pending = Pending(record, next_fire, {k: v for k, v in (append or {}).items() if v})
+        self.pending = Pending(record, next_fire, {k: v for k, v in (append or {}).items() if v},
+                               reset)
         self.pending_live = live
 
 
@@ -163,6 +186,25 @@ class ConversationStore(ABC):
         self._local = KeyedLock()
         self.cache = RecordCache(cache_size)
         self.keep = dict(DEFAULT_KEEP)   # entries kept per log stream (the server sets them)
+        self.retain: Any = None          # the events log's retention (parse_retention)
+
+    def trim_length(self, stream: str) -> Optional[int]:
+        """How many entries of `stream` a write keeps (None: all). The events log is kept
+        whole unless the operator chose a count (--keep-events N); the trace log keeps `keep`."""
+        if stream != "events":
+            return self.keep[stream]
+        return self.retain if isinstance(self.retain, int) else None
+
+    def cutoff(self, now: Optional[float] = None) -> Optional[float]:
+        """Events older than this timestamp may be dropped (--keep-events Nd), else None."""
+        if isinstance(self.retain, tuple):
+            return (now or time.time()) - self.retain[1] * DAY
+        return None
+
+    async def full_log(self, sender_id: str, stream: str = "events") -> list:
+        """Every kept entry of one log, oldest first (read only when asked: GET tracker); a
+        store that cannot read more answers with its hot window."""
+        return (await self.logs(sender_id)).get(stream, [])
 
     async def open(self) -> None:
         """Connect / create tables; called once per server process before serving."""

@@ -30,11 +30,19 @@ class MemoryStore(ConversationStore):
         if pending is None:
             return
         self._records[sender_id] = (encode(pending.record), time.time(), rev)
+        if pending.reset:
+            self._logs.pop(sender_id, None)
         logs = self._logs.setdefault(sender_id, {})
         for stream, entries in pending.append.items():
             kept = logs.setdefault(stream, [])
             kept.extend(encode(e) for e in entries)
-            del kept[:max(0, len(kept) - self.keep[stream])]
+            limit = self.trim_length(stream)
+            if limit is not None:
+                del kept[:max(0, len(kept) - limit)]
+        cutoff = self.cutoff()
+        kept = logs.get("events")
+        while cutoff is not None and kept and (decode(kept[0]).get("timestamp") or cutoff) < cutoff:
+            del kept[0]
         if pending.next_fire is None:
             self._fire.pop(sender_id, None)
         else:
@@ -55,8 +63,15 @@ class MemoryStore(ConversationStore):
         self._fire.pop(sender_id, None)
 
     def _read_logs(self, sender_id: str) -> dict[str, list]:
+        """The hot window: the newest `keep` entries of each log."""
         logs = self._logs.get(sender_id, {})
-        return {s: [decode(e) for e in logs[s]] for s in STREAMS if s in logs}
+        return {s: [decode(e) for e in logs[s][max(0, len(logs[s]) - self.keep[s]):]]
+                for s in STREAMS if s in logs}
+
+    async def full_log(self, sender_id: str, stream: str = "events") -> list:
+        if not self._live_entry(sender_id):
+            return []
+        return [decode(e) for e in self._logs.get(sender_id, {}).get(stream, ())]
 
     async def load(self, sender_id: str) -> Optional[dict]:
         entry = self._live_entry(sender_id)

@@ -63,6 +63,9 @@ return 1
 """
 
 
+# LTRIM length meaning "keep every entry" (--keep-events all)
+ALL_ENTRIES = 10 ** 12   # (Lua prints larger numbers as 1e+15, which LTRIM refuses)
+
 class RedisStore(ConversationStore):
     def __init__(self, url: str, record_exp: Optional[float] = None, key_prefix: str = "formc",
                  lock_ttl: float = 30.0, cache_size: int = 1000) -> None:
@@ -139,12 +142,34 @@ class RedisStore(ConversationStore):
         next_fire = "" if pending.next_fire is None else repr(pending.next_fire)
         entries = [pending.append.get(s, ()) for s in STREAMS]
         ok = await self._end_script(keys=keys, args=[
-            token, "1", encode(pending.record), px, sender_id, next_fire, rev, "1" if fresh else "0",
-            *(self.keep[s] for s in STREAMS), *(len(e) for e in entries),
+            token, "1", encode(pending.record), px, sender_id, next_fire, rev,
+            "1" if fresh or pending.reset else "0",
+            *(self.trim_length(s) or ALL_ENTRIES for s in STREAMS), *(len(e) for e in entries),
             *(encode(x) for e in entries for x in e)])
         if ok != 1:
             raise StoreError(f"conversation lock for {sender_id!r} expired before the turn was saved "
                              f"(lock_ttl {self.lock_ttl_ms} ms); the turn was not stored")
+        if self.cutoff() is not None:
+            await self._drop_old_events(sender_id)
+
+    async def _drop_old_events(self, sender_id: str, most: int = 64) -> None:
+        """--keep-events Nd: pop events older than the cutoff off the head of the log (the
+        oldest first; bounded per turn, so a long backlog is dropped over several turns)."""
+        key, cutoff = self._log_keys(sender_id)[0], self.cutoff()
+        for _ in range(most):
+            head = await self._redis.lindex(key, 0)
+            if head is None or (decode(head).get("timestamp") or cutoff) >= cutoff:
+                return
+            await self._redis.lpop(key)
+
+    async def full_log(self, sender_id: str, stream: str = "events") -> list:
+        await self.open()
+        key = self._log_keys(sender_id)[STREAMS.index(stream)]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.exists(self._k("tracker", sender_id))
+            pipe.lrange(key, 0, -1)
+            exists, entries = await pipe.execute()
+        return [decode(e) for e in entries] if exists else []
 
     async def load(self, sender_id: str) -> Optional[dict]:
         await self.open()

@@ -3,9 +3,9 @@ plus one row per turn in table `log` holding that turn's new log entries of ever
 (numbered per sender by `conversations.log_seq`).
 
 A real file in WAL mode; each turn is one transaction: the record upsert and one appended log
-row (one row, not one per entry: measured, SQLite's per-row cost dominates); every 32 turns
-the rows older than the longest `keep` are deleted (each row holds at least one entry of a
-stream it has, so the newest `keep` rows always cover `keep` entries). Several
+row (one row, not one per entry: measured, SQLite's per-row cost dominates). A turn reads
+only the newest rows (its `keep` window); the rows are kept (--keep-events all) unless the
+operator chose a retention, applied every 32 turns (see _trim). Several
 server processes on one machine may share the file: the per-conversation cross-process lock
 is a POSIX range lock on `<db>.locks` (dropped by the kernel if a process dies). Calls are
 synchronous on the event loop on purpose: each is tens of microseconds, far less than a
