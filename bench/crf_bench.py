@@ -82,9 +82,12 @@ def main() -> None:
     texts = [ex.text for ex in data.examples if ex.text]
     random.Random(0).shuffle(texts)
     texts = (texts * (1 + args.messages // max(1, len(texts))))[:args.messages]
+    cpu = time.process_time()
     p50, p99 = percentiles(latencies(nlu.parse, texts))
+    cpu = (time.process_time() - cpu) / (len(texts) + min(200, len(texts))) * 1000
     print(f"parse (intent + every extractor), {len(texts)} messages: p50 {p50:.3f} ms, "
-          f"p99 {p99:.3f} ms")
+          f"p99 {p99:.3f} ms (CPU {cpu:.3f} ms per message; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     if crfs:
         tags = sum(len(c.taggers) for c in crfs)
         c50, c99 = percentiles(latencies(lambda t: [c.extract(t) for c in crfs], texts))

@@ -1,7 +1,8 @@
 """Corpus bots -> entity precision/recall/F1 on 5 folds: formc (its own config) vs real Rasa 3.6 CRF and DIET.
 
   .venv/bin/python bench/entity_f1.py [--bots formbot rasa-demo ...] [--rasa crf diet]
-                   [--diet-epochs 40] [--big-diet-epochs 10] [--big-folds 5] [--cache DIR]
+                   [--diet-epochs 40] [--big-diet-epochs 10] [--big-folds 5] [--folds 5]
+                   [--diet-bots BOT ...] [--cache DIR]
 Folds are formc's (`formc.nlu.evaluate.cv_splits`, stratified per intent, seed 0). formc compiles
 each fold with the bot's own config.yml (a DIETClassifier there means formc's CRF stand-in) and
 parses the held-out texts; the metric (`formc.nlu.entity_eval`: exact label+start+end, label =
@@ -157,7 +158,7 @@ def bench_bot(bot: str, args, kinds: tuple) -> dict:
     data, _ = read_bot_nlu(root)
     config, domain = read_bot_config(root), read_domain_names(root)
     big = len(data.examples) > 1000
-    splits = cv_splits(data, 5, 0)[:args.big_folds if big else 5]
+    splits = cv_splits(data, 5, 0)[:min(args.folds, args.big_folds if big else 5)]
     row = {"bot": bot, "annotated": sum(len(ex.entities) for ex in data.examples),
            "folds": len(splits),
            "formc": None}
@@ -171,7 +172,7 @@ def bench_bot(bot: str, args, kinds: tuple) -> dict:
         row["rasa_crf"] = f1_of(splits, theirs)
         row["differ"] = differing(ours, theirs)
     diet = diet_config(own, args.big_diet_epochs if big else args.diet_epochs)
-    if "diet" in kinds and diet is not None:
+    if "diet" in kinds and diet is not None and (not args.diet_bots or bot in args.diet_bots):
         row["diet_epochs"] = next(c["epochs"] for c in diet["pipeline"]
                                   if c["name"] == "DIETClassifier")
         result = run_rasa("diet", diet, splits, data, args.cache, bot)
@@ -199,6 +200,8 @@ def main() -> None:
     ap.add_argument("--big-diet-epochs", type=int, default=10)
     ap.add_argument("--big-folds", type=int, default=5,
                     help="folds used for bots over 1,000 examples (every column alike)")
+    ap.add_argument("--folds", type=int, default=5, help="use the first N folds (every column)")
+    ap.add_argument("--diet-bots", nargs="*", default=[], help="train DIET for these bots only")
     ap.add_argument("--cache", default="/tmp/formc-entity-f1")
     args = ap.parse_args()
     os.makedirs(args.cache, exist_ok=True)
