@@ -144,7 +144,7 @@ def read_deployment(path: str) -> Deployment:
         out.store_span = doc.key_span("tracker_store")
     lock = doc.get("lock_store")
     if lock is not None:
-        _lock_note(lock, doc.value_span("lock_store"), out, rep)
+        _lock_note(lock, doc.key_span("lock_store"), out, rep)
     if doc.get("models") is not None:
         out.models = _models(doc["models"], doc.value_span("models"), rep)
     if doc.get("event_broker") is not None:
@@ -241,7 +241,7 @@ def _lock_note(section: Any, span: Span, out: Deployment, rep: Reporter) -> None
         return
     kind = str(section.get("type") or "").lower()
     if kind in ("redis", "in_memory", ""):
-        out.notes.append(f"{span.file}:{span.line}: lock_store {kind or 'in_memory'}: formc takes "
+        out.notes.append(f"{span}: lock_store {kind or 'in_memory'}: formc takes "
                          "each conversation's lock inside its tracker store, atomically with the "
                          "turn's write (SQLite file lock, Redis key, PostgreSQL advisory lock)")
         return

@@ -49,7 +49,8 @@ def _down_errors() -> tuple:
     import asyncpg
     return _DOWN + (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
                     asyncpg.CannotConnectNowError, asyncpg.ConnectionDoesNotExistError,
-                    asyncpg.AdminShutdownError, asyncpg.PostgresError)
+                    asyncpg.AdminShutdownError, asyncpg.PostgresError,
+                    asyncpg.InternalClientError)   # e.g. a pooled connection lost mid-call
 
 
 def _log_row(append: dict) -> bytes:
@@ -86,7 +87,8 @@ class PostgresStore(ConversationStore):
     async def _connect(self) -> None:
         import asyncpg
         try:
-            pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size,
+            # min_size=0: no background refills that log tracebacks while the database is away
+            pool = await asyncpg.create_pool(self.url, min_size=0, max_size=self.pool_size,
                                              timeout=10, command_timeout=self.lock_timeout + 10)
             async with pool.acquire() as conn:
                 await conn.execute("SELECT pg_advisory_lock(%d)" % _LOCK_NS)   # one creator at a time
@@ -191,7 +193,9 @@ class PostgresStore(ConversationStore):
             await conn.execute(f"INSERT INTO {self.p}log(sender_id, seq, body) VALUES ($1,$2,$3) "
                                "ON CONFLICT (sender_id, seq) DO UPDATE SET body=excluded.body",
                                sender_id, seq, _log_row(pending.append))
-            limit = self.trim_length("events")
+            # base.trim_length: the operator's --keep-events (None: every event is kept)
+            trim = getattr(self, "trim_length", None)
+            limit = trim("events") if trim else max(self.keep.values())
             if seq % _TRIM_EVERY == 0 and limit is not None:
                 await conn.execute(f"DELETE FROM {self.p}log WHERE sender_id=$1 AND seq<=$2",
                                    sender_id, seq - max(limit, self.keep["trace"]))
