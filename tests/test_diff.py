@@ -52,8 +52,7 @@ def test_diff_reports_changes_in_machine_terms(tmp_path):
     assert result["states"] == {"added": [], "removed": [], "changed": []}
     text = format_diff(result, "old.fsm", "new.fsm")
     assert "transitions: 2 added, 0 removed, 0 changed\n  + rule:submit the order:utter_greet:2\n" in text
-    assert ('  ~ utter_greet\n      variations: [{"text": "Hello!"}] -> '
-            '[{"text": "Hello!"}, {"text": "Hi!"}]') in text
+    assert '  ~ utter_greet\n      variation 2 added: {"text": "Hi!"}' in text   # issue 16
 
 
 def test_guard_change_is_a_changed_transition(tmp_path):
@@ -72,7 +71,8 @@ def test_cli_diff_json_on_fsm_files(tmp_path, capsys):
     new = build(tmp_path / "new", domain=EDITED_DOMAIN, nlu=EDITED_NLU, rules=EDITED_RULES)
     dump_machine(old, str(tmp_path / "old.fsm"), root=str(tmp_path / "old"))
     dump_machine(new, str(tmp_path / "new.fsm"), root=str(tmp_path / "new"))
-    assert main(["diff", str(tmp_path / "old.fsm"), str(tmp_path / "new.fsm"), "--format", "json"]) == 0
+    # issue 16: exit 1 when the machines differ, as `diff` does
+    assert main(["diff", str(tmp_path / "old.fsm"), str(tmp_path / "new.fsm"), "--format", "json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["identical"] is False
     assert data["intents"]["added"] == ["thank"]
