@@ -128,9 +128,11 @@ def _tokenizer(mode: str):
                 base = jieba.Tokenizer()
                 _BASE.append(base.gen_pfdict(base.get_dict_file()))
             freq, total = _BASE[0]
-            made = jieba.Tokenizer()
-            made.FREQ, made.total, made.initialized = dict(freq), total, True
-            for _name, text in (_SPECS.get(mode) or {}).get("dictionaries") or []:
+            dictionaries = (_SPECS.get(mode) or {}).get("dictionaries") or []
+            made = jieba.Tokenizer()       # user words are added to a copy of the prefix dict
+            made.FREQ = dict(freq) if dictionaries else freq
+            made.total, made.initialized = total, True
+            for _name, text in dictionaries:
                 made.load_userdict(io.BytesIO(text.encode("utf-8")))
             _TOKENIZERS[mode] = made
     return _TOKENIZERS[mode]
