@@ -46,8 +46,18 @@ async def _fetch(models: dict, etag: Optional[str]) -> tuple[int, Optional[str],
         async with session.get(models["url"], headers=headers, params=params) as resp:
             if resp.status != 200:
                 return resp.status, resp.headers.get("ETag"), b""
-            body = await resp.content.read(MAX_MODEL_BYTES + 1)
-            return 200, resp.headers.get("ETag"), body
+            return 200, resp.headers.get("ETag"), await _bounded_body(resp)
+
+
+async def _bounded_body(resp: Any) -> bytes:
+    """The whole body, or its first MAX_MODEL_BYTES + 1 bytes (the caller refuses those)."""
+    chunks, total = [], 0
+    async for chunk in resp.content.iter_chunked(1 << 16):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > MAX_MODEL_BYTES:
+            break
+    return b"".join(chunks)
 
 
 async def pull_once(app: Any, models: dict, etag: Optional[str]) -> Optional[str]:
