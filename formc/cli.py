@@ -152,7 +152,20 @@ def cmd_test(args) -> int:
 def cmd_shell(args) -> int:
     from .shell import run_shell
 
-    return run_shell(args.machine, debug=args.debug) or 0
+    return run_shell(args.machine, debug=args.debug, record=args.record,
+                     interactive=args.interactive) or 0
+
+
+def cmd_init(args) -> int:
+    from .workflow import init_bot
+
+    written = init_bot(args.directory)
+    for path in written:
+        print(f"  wrote {path}")
+    where = args.directory
+    print(f"a starter bot is in {where}: try `formc validate {where}`, `formc test {where}` and "
+          f"`formc shell {where}`")
+    return 0
 
 
 def cmd_serve(args) -> int:
@@ -213,6 +226,23 @@ def _nlu_examples(args, old, new):
     return nlu_changes(old, new, sides[0][0], sides[1][0], sides[0][1] + sides[1][1])
 
 
+def _add_shell_parsers(sub) -> None:
+    """`formc shell` and `formc init`: the interactive side of a Rasa user's workflow."""
+    p = sub.add_parser("shell", help="chat with a bot in the terminal")
+    p.add_argument("machine", help=".fsm file or bot directory")
+    p.add_argument("--debug", action="store_true", help="show transitions, reasons and timings")
+    p.add_argument("--record", metavar="FILE",
+                   help="write the conversation as a Rasa test story (formc test / rasa test)")
+    p.add_argument("--interactive", metavar="FILE",
+                   help="confirm or correct each turn's intent and action, as rasa interactive; "
+                        "the corrected conversation is written to FILE as a training story")
+    p.set_defaults(func=cmd_shell)
+
+    p = sub.add_parser("init", help="create a small working bot to start from")
+    p.add_argument("directory", nargs="?", default=".", help="where (default: here)")
+    p.set_defaults(func=cmd_init)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="formc", description="Compile Rasa-style bots into an "
                                      "explicit state machine and run them.")
@@ -263,10 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--action-url", metavar="URL", help="--live: action server webhook URL")
     p.set_defaults(func=cmd_test)
 
-    p = sub.add_parser("shell", help="chat with a bot in the terminal")
-    p.add_argument("machine", help=".fsm file or bot directory")
-    p.add_argument("--debug", action="store_true", help="show transitions, reasons and timings")
-    p.set_defaults(func=cmd_shell)
+    _add_shell_parsers(sub)
 
     p = sub.add_parser("serve", help="serve a machine over Rasa's REST channel and HTTP API")
     p.add_argument("machine", help=".fsm file or bot directory")

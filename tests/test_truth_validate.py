@@ -14,6 +14,11 @@ from formc.diagnostics import render_text
 
 from truth_support import by_code, starter_bot
 
+def _read(bot: str, name: str) -> str:
+    with open(os.path.join(bot, name), encoding="utf-8") as handle:
+        return handle.read()
+
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TYPO_INTENT = {"data/rules.yml": [("  - intent: bot_challenge\n", "  - intent: bot_chalenge\n")]}
 
@@ -60,7 +65,7 @@ def test_every_unknown_name_gets_did_you_mean(tmp_path):
     assert hints["F234"] == "did you mean 'city'?"
     role = by_code(diagnostics, "F239")[0].span
     entity = by_code(diagnostics, "F234")[0].span
-    lines = open(os.path.join(bot, "domain.yml")).read().splitlines()
+    lines = _read(bot, "domain.yml").splitlines()
     assert lines[role.line - 1][role.col - 1:] == "departur"           # caret on the role
     assert lines[entity.line - 1][entity.col - 1:] == "citi"           # and on the entity value
 
@@ -68,7 +73,7 @@ def test_every_unknown_name_gets_did_you_mean(tmp_path):
 def test_placeholder_caret_points_at_the_placeholder(tmp_path):
     bot = starter_bot(tmp_path, {"domain.yml": [("{name}", "{nam}")]})
     d = by_code(validate_project(bot), "F237")[0]
-    line = open(os.path.join(bot, "domain.yml")).read().splitlines()[d.span.line - 1]
+    line = _read(bot, "domain.yml").splitlines()[d.span.line - 1]
     assert line[d.span.col - 1:].startswith("{nam}")
     assert d.hint == "did you mean 'name'?"
 
@@ -78,7 +83,7 @@ def test_block_scalar_placeholder_caret(tmp_path):
         ('    - text: "Thanks {name}, we will call you at {phone_number}."',
          "    - text: |\n        Thanks {name},\n        we call {phone_numbr}.")]})
     d = by_code(validate_project(bot), "F237")[0]
-    line = open(os.path.join(bot, "domain.yml")).read().splitlines()[d.span.line - 1]
+    line = _read(bot, "domain.yml").splitlines()[d.span.line - 1]
     assert line[d.span.col - 1:] == "{phone_numbr}."
 
 
