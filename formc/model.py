@@ -70,6 +70,7 @@ class Slot:
     # formc extension (`formc: {max_reprompts: N, on_reprompt_limit: action}`), not in Rasa
     max_reprompts: Optional[int] = None
     on_reprompt_limit: Optional[str] = None
+    reprompt_default: Any = None          # formc: the value taken after max_reprompts failures
 
 
 @dataclass(frozen=True)

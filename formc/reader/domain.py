@@ -259,13 +259,18 @@ class DomainReader:
         return tuple(forms), legacy, ()
 
     def reprompt_limit(self, value: Any, owner: str, span: Span):
-        """formc's opt-in `formc: {max_reprompts: N, on_reprompt_limit: ACTION}` (not in Rasa)."""
+        """formc's opt-in `formc: {max_reprompts: N, on_reprompt_limit: ACTION}` (not in Rasa);
+        a slot may also say `reprompt_default: VALUE` (see reprompt_default)."""
         if value is None or not expect_map(value, f"'formc' of {owner}", span, self.rep):
             return None, None
+        known = ("max_reprompts", "on_reprompt_limit") + (
+            ("reprompt_default",) if owner.startswith("slot ") else ())
         for key in value:
-            if key not in ("max_reprompts", "on_reprompt_limit"):
+            if key not in known:
                 self.rep.warning("F219", f"unknown formc option '{key}' of {owner} is ignored",
-                                 value.key_span(key), "use max_reprompts and on_reprompt_limit")
+                                 value.key_span(key), "use " + ", ".join(known)
+                                 + (" (reprompt_default belongs on a slot)"
+                                    if key == "reprompt_default" else ""))
         limit = value.get("max_reprompts")
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             self.rep.error("F219", f"max_reprompts of {owner} must be a whole number >= 1, found "
@@ -303,7 +308,8 @@ class DomainReader:
             slots.append(model.Slot(
                 name, d["type"], tuple(d["mappings"]), d["initial_value"], d["influence"],
                 d["values"], d["min_value"], d["max_value"], span=d["span"],
-                max_reprompts=d["max_reprompts"], on_reprompt_limit=d["on_reprompt_limit"]))
+                max_reprompts=d["max_reprompts"], on_reprompt_limit=d["on_reprompt_limit"],
+                reprompt_default=d.get("reprompt_default")))
         names = {s.name for s in slots}
         if forms and "requested_slot" not in names:
             slots.append(model.Slot("requested_slot", "text", (), None, False))
@@ -352,8 +358,10 @@ class DomainReader:
                     if mapping:
                         mappings.append(mapping)
         limit, on_limit = self.reprompt_limit(body.get("formc"), f"slot '{name}'", span)
+        options = body.get("formc")
+        default = plain(options.get("reprompt_default")) if isinstance(options, dict) else None
         return {"type": slot_type, "mappings": mappings, "has_mappings": has_mappings,
-                "max_reprompts": limit, "on_reprompt_limit": on_limit,
+                "max_reprompts": limit, "on_reprompt_limit": on_limit, "reprompt_default": default,
                 "initial_value": plain(body.get("initial_value")), "influence": influence,
                 "values": values, "min_value": float(min_value), "max_value": float(max_value),
                 "auto_fill": body.get("auto_fill", True), "span": span}

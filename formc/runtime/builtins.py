@@ -302,10 +302,21 @@ class Builtins:
                 add([E.slot("requested_slot", None, ts), E.active_loop(None, ts)])
             transitions.append(f"form:{form.name}:submit")
             return
+        if requested and nxt != requested:
+            s.reprompts.pop(f"{form.name}:{requested}", None)   # it moved on: that slot is done
         if validated_turn and nxt == requested:
             self._count_reprompt(s, form, nxt)
         limit, on_limit = self._limit(form, nxt)
         if limit is not None and s.reprompts.get(f"{form.name}:{nxt}", 0) >= limit:
+            default = getattr(self.engine.slot_defs.get(nxt), "reprompt_default", None)
+            if default is not None:
+                # formc extension: after `limit` failed attempts the slot takes its default
+                # value and the form goes on with its next slot
+                s.reprompts.pop(f"{form.name}:{nxt}", None)
+                add([E.slot(nxt, default, ts)])
+                transitions.append(f"form:{form.name}:reprompt_default:{nxt}")
+                yield from self._ask_next(s, form, events, slots, add, ts, nxt, False, transitions)
+                return
             # formc extension: give up on this slot after `limit` failed attempts
             add([E.slot("requested_slot", None, ts), E.active_loop(None, ts)])
             if on_limit:

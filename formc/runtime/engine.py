@@ -197,9 +197,9 @@ class Engine:
         s.session_slots.pop(name, None)
         s.session_slots[name] = value
         s.turn_slot_events.append((name, value))
-        if value is not None:
-            for key in [k for k in s.reprompts if k.endswith(":" + name)]:
-                del s.reprompts[key]
+        # re-prompt counters are not reset here: a value the validation action then rejects
+        # (set, then set to None) is a failed attempt too; the form resets a slot's counter
+        # when it moves on to another slot (Builtins._ask_next)
 
     def _on_active_loop(self, s: Session, ev: dict) -> None:
         name = ev.get("name")
