@@ -28,6 +28,7 @@ from .http import Settings
 from .metrics import Metrics, instrument, metrics_api
 from .middleware import add_cors, on_error
 from .model_api import follow_model, freeze_heap, load_machine, model_api
+from .openapi import openapi_api
 from .rest import rest_channel
 from .turns import Bot, Conversations
 from ..stores.base import parse_retention
@@ -86,6 +87,7 @@ def create_app(machine: Any, store_url: str = DEFAULT_STORE, auth_token: Optiona
     app.ctx.metrics = Metrics()
     instrument(app.ctx.conversations, app.ctx.metrics)
     app.blueprint(metrics_api())
+    app.blueprint(openapi_api())
     app.ctx.conversations.on_push = lambda sender, session, messages: push(
         app, sender, session, messages)
     app.ctx.models = models

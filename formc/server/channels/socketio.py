@@ -63,6 +63,7 @@ class SocketIOChannel:
         self.persistence = bool(options.get("session_persistence"))
         self.metadata_key = options.get("metadata_key") or "metadata"
         path = "/" + str(options.get("socketio_path") or "/socket.io").strip("/")
+        self.path = path
         # cors_allowed_origins=[]: as Rasa, leave CORS to the app's own CORS handling.
         self.sio = socketio.AsyncServer(async_mode="sanic", cors_allowed_origins=[],
                                         max_http_buffer_size=app.config.REQUEST_MAX_SIZE,
