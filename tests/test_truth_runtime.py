@@ -73,3 +73,24 @@ def test_default_value_after_n_failures(tmp_path, action_url):
     assert replies[3] == ["That number does not look right.",
                           "Thanks Margaret Hamilton, we will call you at the front desk."]
     assert session.slots["phone_number"] == "the front desk" and session.active_loop is None
+
+
+def test_events_keep_the_model_that_produced_them(tmp_path):
+    first = load(starter_bot(tmp_path / "a"))
+    second = load(starter_bot(tmp_path / "b", {"domain.yml": [("Bye!", "Goodbye!")]}))
+    assert first.digest != second.digest
+
+    async def run():
+        old = await Agent(first, seed=0).handle_message(None, "u1", "hello")
+        return await Agent(second, seed=0).handle_message(old.session, "u1", "bye")
+    result = asyncio.run(run())
+    state = Agent(second, seed=0).tracker_state(result.session, "ALL")
+    ids = {}
+    for ev in state["events"]:
+        if ev["event"] in ("user", "bot"):
+            ids[ev.get("text")] = ev["metadata"]["model_id"]
+    assert ids["hello"] == first.digest[:32] and ids["Hello! I can book a callback for you. Just ask."] == first.digest[:32]
+    assert ids["bye"] == second.digest[:32] and ids["Goodbye!"] == second.digest[:32]
+    stored = result.session.events()                   # what a store writes
+    assert all(ev["metadata"]["model_id"] in (first.digest[:32], second.digest[:32])
+               for ev in stored if ev["event"] in ("user", "bot", "action"))
