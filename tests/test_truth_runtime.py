@@ -94,3 +94,24 @@ def test_events_keep_the_model_that_produced_them(tmp_path):
     stored = result.session.events()                   # what a store writes
     assert all(ev["metadata"]["model_id"] in (first.digest[:32], second.digest[:32])
                for ev in stored if ev["event"] in ("user", "bot", "action"))
+
+
+def test_shell_closes_the_action_client_session(tmp_path, action_url):
+    """A shell that ran custom actions exits without aiohttp's "Unclosed client session"
+    (pytest turns that ResourceWarning into an error)."""
+    import gc
+    import io
+    import warnings
+
+    from formc.shell import run_shell
+    bot = starter_bot(tmp_path, {
+        "domain.yml": [("session_config:", "actions:\n  - validate_callback_form\n\nsession_config:")],
+        "endpoints.yml": [("# action_endpoint:", f"action_endpoint:\n  url: \"{action_url}\"\n#")]})
+    out = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_shell(bot, stdin=io.StringIO("please call me\nAda Lovelace\nmy number is 999 0000\n"),
+                  out=out)
+        gc.collect()
+    assert "That number does not look right." in out.getvalue()     # the action server ran
+    assert not [w for w in caught if "Unclosed" in str(w.message)]
