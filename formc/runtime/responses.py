@@ -5,23 +5,21 @@ Reproduces Rasa 3.6's templated NLG (reference §2.6, §10.2, §9.2):
   * `{slot}` interpolation with `str.format` semantics (None -> "None", lists as repr, an unknown
     placeholder leaves the whole string as written, `{{x}}` escapes and the mixed-escape quirk).
 
-Every string is rendered through jinja2's SandboxedEnvironment: Rasa's placeholders are parsed with
-Python's own format-string parser (parsing only, nothing is evaluated) and translated into a small
-jinja2 template whose only operations are item lookups into the slot values and a formatting
-helper. Attribute access (`{x].__class__}`), which `str.format` would perform, is refused: such a
-string is left un-interpolated. Responses whose variation says `metadata: {rendering: jinja}` are
-rendered as (sandboxed) jinja2 templates with `slots` in the context.
+Rasa's placeholders are formatted by a `string.Formatter` subclass that follows str.format
+(Python's own format-string parser, field numbering, nesting depth) but only looks items up in
+the slot values: attribute access (`{x].__class__}`), which `str.format` would perform, is refused
+and such a string is left un-interpolated. Responses whose variation says
+`metadata: {rendering: jinja}` are rendered as (sandboxed) jinja2 templates with `slots` in the
+context.
 """
 
 from __future__ import annotations
 
-import _string
 import functools
 import random
 import re
+import string
 from typing import Any, Optional
-
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from .. import model
 from .render_bound import BoundedSandbox, bounded_render   # output/time bounds (issue 14)
@@ -89,120 +87,104 @@ def select_variation(response: model.Response, slots: dict, channel: Optional[st
     return group[0] if len(group) == 1 else rng.choice(group)
 
 
-# -------------------------------------------------------------- str.format via jinja2 sandbox
+# ------------------------------------------------ str.format, limited to item lookups
 
 class _Refused(Exception):
     """The string cannot be interpolated the way Rasa would (error, or unsafe in Rasa)."""
 
 
-class _ItemsOnlySandbox(SandboxedEnvironment):
-    """A sandbox where `a[b]` is a plain item lookup on JSON data and attributes do not exist.
-
-    jinja2 normally falls back from a missing item to an attribute (`{}['items']` would be the
-    bound method); `str.format` raises KeyError instead, which is what we must reproduce.
-    """
-
-    def getitem(self, obj, argument):
-        if not isinstance(obj, (dict, list, tuple, str)):
-            raise TypeError(f"{type(obj).__name__!r} object is not subscriptable")
-        return obj[argument]
-
-    def getattr(self, obj, attribute):
-        raise SecurityError(f"attribute access {attribute!r} is not allowed in responses")
-
-
-_FORMAT_ENV = _ItemsOnlySandbox(autoescape=False, keep_trailing_newline=True)
-_JINJA_ENV = BoundedSandbox(autoescape=False, keep_trailing_newline=True)   # issue 14
-
-
-def _format_value(value: Any, conversion: Optional[str], spec: str) -> str:
-    if conversion == "r":
-        value = repr(value)
-    elif conversion == "s":
-        value = str(value)
-    elif conversion == "a":
-        value = ascii(value)
-    elif conversion is not None:
-        raise ValueError(f"unknown conversion specifier {conversion!r}")
-    if any(len(n) > 5 or int(n) > MAX_FORMAT_WIDTH for n in _DIGITS.findall(spec)):
-        raise _Refused("format spec too large")
-    return format(value, spec)
-
-
-class _Translator:
-    """Translates one format string into jinja2 source; constants go into side tables."""
+class _Numbering:
+    """str.format's field numbering: automatic (`{}`) or manual (`{0}`), never both."""
 
     def __init__(self) -> None:
-        self.literals: list[str] = []
-        self.keys: list[Any] = []
-        self.auto_index: Optional[int] = 0   # None once manual numbering was used
-        self.manual = False
+        self.mode: Optional[str] = None
+        self.next_index = 0
 
-    def literal(self, text: str) -> str:
-        self.literals.append(text)
-        return f"L[{len(self.literals) - 1}]"
+    def index(self, manual: Optional[int]) -> int:
+        mode = "auto" if manual is None else "manual"
+        if self.mode is None:
+            self.mode = mode
+        elif self.mode != mode:
+            raise ValueError(f"cannot switch from {self.mode} field numbering to {mode}")
+        if manual is not None:
+            return manual
+        self.next_index += 1
+        return self.next_index - 1
 
-    def _position(self, first: Any) -> int:
-        if first == "":
-            if self.manual:
-                raise ValueError("cannot switch from manual field numbering to automatic")
-            index, self.auto_index = self.auto_index, self.auto_index + 1
-            return index
-        if isinstance(first, str):
-            raise KeyError(first)          # keyword field: `format` is only given one positional arg
-        if self.auto_index:
-            raise ValueError("cannot switch from automatic field numbering to manual")
-        self.manual = True
-        return first
 
-    def field(self, field_name: str, conversion: Optional[str], spec: str, depth: int) -> str:
-        first, rest = _string.formatter_field_name_split(field_name)
-        expr = f"A[{self._position(first)}]"
-        for is_attribute, key in rest:
-            if is_attribute:
-                raise _Refused("attribute access in a placeholder")
-            self.keys.append(key)
-            expr = f"{expr}[K[{len(self.keys) - 1}]]"
-        spec_expr = self.string(spec, depth - 1) if spec else "''"
-        conv = "none" if conversion is None else self.literal(conversion)
-        return f"F({expr}, {conv}, {spec_expr})"
+def _as_index(text: str) -> Optional[int]:
+    """A field-name part made only of decimal digits is a number, as in str.format."""
+    return int(text) if text.isdecimal() else None
 
-    def string(self, fmt: str, depth: int) -> str:
-        """A jinja2 expression producing `fmt` formatted (depth limits nested specs like Python)."""
-        if depth < 0:
+
+class _ResponseFormatter(string.Formatter):
+    """`fmt.format(*args)` as CPython does it (the same parser, field-name rules, numbering and
+    nesting depth), except that only item lookups into the JSON slot values are performed:
+    attribute access (`{0.__class__}`), which str.format would perform, raises _Refused."""
+
+    def vformat(self, format_string: str, args, kwargs) -> str:
+        return self._expand(format_string, args, _Numbering(), 2)
+
+    def _expand(self, fmt: str, args, numbering: _Numbering, depth: int) -> str:
+        if depth <= 0:
             raise ValueError("Max string recursion exceeded")
-        parts = []
-        for literal, field_name, spec, conversion in _string.formatter_parser(fmt):
-            if literal:
-                parts.append(self.literal(literal))
-            if field_name is not None:
-                parts.append(self.field(field_name, conversion, spec or "", depth))
-        return " ~ ".join(parts) if parts else "''"
+        out = []
+        for literal, field_name, spec, conversion in self.parse(fmt):
+            out.append(literal)
+            if field_name is None:
+                continue
+            value = self._field(field_name, args, numbering)
+            if conversion is not None:
+                value = self.convert_field(value, conversion)
+            # str.format expands a spec (one level down) only when its field holds a '{'
+            if "{" in field_name or "{" in spec:
+                spec = self._expand(spec, args, numbering, depth - 1)
+            out.append(self.format_field(value, spec))
+        return "".join(out)
+
+    def _field(self, field_name: str, args, numbering: _Numbering) -> Any:
+        """`first` (an argument) followed by `[key]` lookups; '.attribute' is refused."""
+        split = next((i for i, c in enumerate(field_name) if c in ".["), len(field_name))
+        first, rest = field_name[:split], field_name[split:]
+        index = _as_index(first)
+        if first and index is None:
+            raise KeyError(first)          # keyword field: `format` is only given positional args
+        value = args[numbering.index(index)]
+        while rest:
+            if rest[0] == ".":
+                raise _Refused("attribute access in a placeholder")
+            if rest[0] != "[":
+                raise ValueError("Only '.' or '[' may follow ']' in format field specifier")
+            close = rest.find("]")
+            if close < 0:
+                raise ValueError("Missing ']' in format string")
+            key, rest = rest[1:close], rest[close + 1:]
+            if not key:
+                raise ValueError("Empty attribute in format string")
+            value = _item(value, key if _as_index(key) is None else _as_index(key))
+        return value
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        # A spec asking for a huge width/precision would allocate absurd strings; refuse it.
+        if any(len(n) > 5 or int(n) > MAX_FORMAT_WIDTH for n in _DIGITS.findall(format_spec)):
+            raise _Refused("format spec too large")
+        return format(value, format_spec)
 
 
-@functools.lru_cache(maxsize=4096)
-def _compile_format(fmt: str):
-    translator = _Translator()
-    expression = translator.string(fmt, 1)
-    template = _compile_source("{{ " + expression + " }}")
-    return template, tuple(translator.literals), tuple(translator.keys)
+def _item(value: Any, key: Any) -> Any:
+    if not isinstance(value, (dict, list, tuple, str)):
+        raise TypeError(f"{type(value).__name__!r} object is not subscriptable")
+    return value[key]
 
 
-@functools.lru_cache(maxsize=1024)
-def _compile_source(source: str):
-    # The source only encodes the shape (literals and keys live in side tables), so strings
-    # with the same shape share one compiled template.
-    return _FORMAT_ENV.from_string(source)
+_FORMATTER = _ResponseFormatter()
 
 
 def _safe_format(fmt: str, args: tuple) -> str:
     """`fmt.format(*args)` restricted to item lookups; raises _Refused on any failure."""
     try:
-        template, literals, keys = _compile_format(fmt)
-        return template.render(A=args, L=literals, K=keys, F=_format_value, none=None)
-    except RecursionError as exc:
-        raise _Refused(str(exc)) from exc
-    except Exception as exc:  # KeyError, IndexError, ValueError, TypeError, SecurityError, ...
+        return _FORMATTER.vformat(fmt, args, {})
+    except Exception as exc:  # KeyError, IndexError, ValueError, TypeError, _Refused, ...
         raise _Refused(str(exc)) from exc
 
 
@@ -242,6 +224,9 @@ def render_jinja_text(template: str, slots: dict, extra: Optional[dict] = None) 
         return bounded_render(_compile_jinja(template), {**(extra or {}), "slots": slots})
     except Exception:  # syntax errors, SecurityError, undefined operations: keep the text
         return template
+
+
+_JINJA_ENV = BoundedSandbox(autoescape=False, keep_trailing_newline=True)   # issue 14
 
 
 @functools.lru_cache(maxsize=1024)
