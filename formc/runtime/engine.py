@@ -11,6 +11,7 @@ fire: apply() updates the session for each logged event, predict() picks the nex
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Callable, Generator, Optional
 
 from .. import model
@@ -20,7 +21,7 @@ from ..dialogue.state import DState, slots_substate, used_entities, user_substat
 from . import events as E
 from .builtins import Builtins
 from .policies import story_prediction
-from .session import REWIND, Session
+from .session import REWIND, LoopAnchor, Session
 from .tracker import event_stamp, user_message
 from .types import (LISTEN, SESSION_START, ActionReply, ActionRequest, Ctx, EngineContext, Prediction,
                     TurnInput, TurnOutput)
@@ -38,11 +39,11 @@ def _shift_anchor_depths(s: Session) -> None:
     after the form (core fallback) returned into the form instead of to before the message that
     activated it, as Rasa's replay does (stories2/14_form_after_prefix)."""
     if s.anchor:
-        s.anchor = dict(s.anchor, depth=max(0, s.anchor["depth"] - 1))
+        s.anchor = replace(s.anchor, depth=max(0, s.anchor.depth - 1))
     for i, snap in enumerate(s.snapshots):
         anchor = snap.get("anchor")
         if anchor:
-            s.snapshots[i] = dict(snap, anchor=dict(anchor, depth=max(0, anchor["depth"] - 1)))
+            s.snapshots[i] = dict(snap, anchor=replace(anchor, depth=max(0, anchor.depth - 1)))
 
 
 class Engine:
@@ -142,7 +143,7 @@ class Engine:
         s.followups = []
         s.fallback_intents = (s.fallback_intents + [intent])[-3:]
         if s.anchor:
-            s.anchor["user_pending"] = True
+            s.anchor.user_pending = True
         if ev.get("text") is not None:
             s.last_user_time = ev.get("timestamp", s.last_user_time)
             s.reminders = [r for r in s.reminders if not r.get("kill_on_user_msg", True)
@@ -160,26 +161,25 @@ class Engine:
                 # listen but keeps the `followup` event before it, and Rasa's replay re-arms it,
                 # so the turn ends at once instead of returning to the loop (actions2/12, /15)
                 s.pending_snapshot["rearm"] = LISTEN
-        if (name in self.loops and anchor and anchor["loop"] == name and anchor["valid"]):
+        if name in self.loops and anchor and anchor.loop == name and anchor.valid:
             # §8.3 loop collapse: the happy-path user turns since the last run vanish
-            s.window = list(anchor["window"])
-            s.window_complete = anchor["complete"]
-            s.user_sub = anchor["user_sub"]
-            del s.snapshots[anchor["depth"]:]
-            anchor["user_pending"] = False
+            s.window = list(anchor.window)
+            s.window_complete = anchor.complete
+            s.user_sub = anchor.user_sub
+            del s.snapshots[anchor.depth:]
+            anchor.user_pending = False
         else:
-            if anchor and anchor.get("user_pending") and name != anchor["loop"]:
-                anchor["valid"] = False
+            if anchor and anchor.user_pending and name != anchor.loop:
+                anchor.valid = False
             if anchor:
-                anchor["user_pending"] = False
+                anchor.user_pending = False
             s.window.append(self.current_state(s))
             if len(s.window) > self.window:
                 del s.window[: len(s.window) - self.window]
                 s.window_complete = False
             if name in self.loops:
-                s.anchor = {"loop": name, "window": list(s.window), "complete": s.window_complete,
-                            "user_sub": s.user_sub, "depth": len(s.snapshots), "valid": True,
-                            "user_pending": False}
+                s.anchor = LoopAnchor(loop=name, window=list(s.window), complete=s.window_complete,
+                                      user_sub=s.user_sub, depth=len(s.snapshots))
         s.latest_action = name
         s.followup_event = None     # ActionExecuted clears the tracker's follow-up action
         s.last_rejected = None
@@ -211,7 +211,7 @@ class Engine:
                 s.reprompts = {k: v for k, v in s.reprompts.items() if not k.startswith(s.active_loop + ":")}
             s.active_loop, s.loop_rejected, s.loop_interrupted, s.loop_trigger = None, False, False, None
             if s.anchor:
-                s.anchor["valid"] = False
+                s.anchor.valid = False
 
     def _on_form(self, s: Session, ev: dict) -> None:
         self._on_active_loop(s, ev)
@@ -229,8 +229,8 @@ class Engine:
         if name and name == s.active_loop:
             s.loop_rejected = True
         s.last_rejected = name
-        if s.anchor and s.anchor["loop"] == name:
-            s.anchor["valid"] = False
+        if s.anchor and s.anchor.loop == name:
+            s.anchor.valid = False
 
     def _on_restart(self, s: Session, ev: dict) -> None:
         self._reset(s)

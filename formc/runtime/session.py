@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Optional
 
 from ..dialogue.state import DState
@@ -31,6 +31,36 @@ CORE_FIELDS = (
     # before a restart, does not count
     "last_user_time",
 )
+
+
+@dataclass
+class LoopAnchor:
+    """The last happy-path run of a loop (§8.3): the dialogue window and user sub-state it saw,
+    the rewind-stack depth then, and whether a later run of the same loop may still collapse
+    the user turns since (`valid`; `user_pending`: a user message came after it). The engine
+    updates `valid`/`user_pending` in place; sessions and snapshots hold their own copies."""
+    loop: str
+    window: list
+    complete: bool
+    user_sub: Optional[tuple]
+    depth: int
+    valid: bool = True
+    user_pending: bool = False
+
+    def copy(self) -> "LoopAnchor":
+        return replace(self)
+
+    def to_json(self, win) -> dict:
+        """The stored form: the dict sessions were written with before this class existed."""
+        return {"loop": self.loop, "window": win(self.window), "complete": self.complete,
+                "user_sub": _user_to_json(self.user_sub), "depth": self.depth,
+                "valid": self.valid, "user_pending": self.user_pending}
+
+    @classmethod
+    def from_json(cls, data: dict, win) -> "LoopAnchor":
+        return cls(loop=data["loop"], window=win(data["window"]), complete=data["complete"],
+                   user_sub=_user_from_json(data["user_sub"]), depth=data["depth"],
+                   valid=data["valid"], user_pending=data.get("user_pending", False))
 
 
 @dataclass
@@ -55,7 +85,7 @@ class Session:
     window: list = field(default_factory=list)          # DState before each applied action
     window_complete: bool = True                        # window reaches the session start
     user_sub: Optional[tuple] = None                    # (intent, entity labels) of applied view
-    anchor: Optional[dict] = None                       # last happy-path loop run (§8.3)
+    anchor: Optional[LoopAnchor] = None                 # last happy-path loop run (§8.3)
     snapshots: list = field(default_factory=list)       # rewind stack (core fields)
     pending_snapshot: Optional[dict] = None             # state before the latest action
     fallback_intents: list = field(default_factory=list)
@@ -137,8 +167,7 @@ class Session:
             elif f.name == "window":
                 value = win(value)
             elif f.name == "anchor" and value:
-                value = dict(value, window=win(value["window"]),
-                             user_sub=_user_to_json(value["user_sub"]))
+                value = value.to_json(win)
             elif f.name == "user_sub":
                 value = _user_to_json(value)
             elif f.name == "snapshots":
@@ -189,8 +218,7 @@ class Session:
             if key == "window":
                 value = win(value)
             elif key == "anchor" and value:
-                value = dict(value, window=win(value["window"]),
-                             user_sub=_user_from_json(value["user_sub"]))
+                value = LoopAnchor.from_json(value, win)
             elif key == "user_sub":
                 value = _user_from_json(value)
             elif key == "snapshots":
@@ -209,6 +237,8 @@ def _shallow(value: Any) -> Any:
         return list(value)
     if isinstance(value, dict):
         return dict(value)
+    if isinstance(value, LoopAnchor):
+        return value.copy()
     return value
 
 
@@ -253,8 +283,7 @@ def _snap_to_json(snap: dict, win) -> dict:
     out["window"] = win(snap["window"])
     out["user_sub"] = _user_to_json(snap["user_sub"])
     if snap.get("anchor"):
-        out["anchor"] = dict(snap["anchor"], window=win(snap["anchor"]["window"]),
-                             user_sub=_user_to_json(snap["anchor"]["user_sub"]))
+        out["anchor"] = snap["anchor"].to_json(win)
     return out
 
 
@@ -263,8 +292,7 @@ def _snap_from_json(data: dict, win) -> dict:
     out["window"] = win(data["window"])
     out["user_sub"] = _user_from_json(data["user_sub"])
     if data.get("anchor"):
-        out["anchor"] = dict(data["anchor"], window=win(data["anchor"]["window"]),
-                             user_sub=_user_from_json(data["anchor"]["user_sub"]))
+        out["anchor"] = LoopAnchor.from_json(data["anchor"], win)
     return out
 
 
