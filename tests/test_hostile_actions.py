@@ -34,11 +34,15 @@ def served(tmp_path_factory):
     endpoints = os.path.join(tmp, "endpoints.yml")
     with open(endpoints, "w") as f:
         f.write(f"action_endpoint:\n  url: {url}\n")
-    server = FormcServer(bot, "--store", f"sqlite:///{tmp}/a.db", "--endpoints", endpoints,
-                         "--auth-token", "t", cwd=tmp)
-    yield server
-    server.stop()
-    stop_actions()
+    try:
+        server = FormcServer(bot, "--store", f"sqlite:///{tmp}/a.db", "--endpoints", endpoints,
+                             "--auth-token", "t", cwd=tmp)
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        stop_actions()
 
 
 def turn(server, sender: str, text: str):
