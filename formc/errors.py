@@ -145,6 +145,8 @@ CODES: dict[str, tuple[str, str]] = {
     "F239": (WARNING, "mapping role/group the entity does not declare"),
     "F240": (WARNING, "intent with NLU examples but not declared in the domain"),
     "F241": (WARNING, "regex/lookup table not used for extraction (no annotated example)"),
+    "F242": (WARNING, "entity annotated in the training data but not declared"),
+    "F243": (WARNING, "entity annotated with a role/group it does not declare"),
     "F301": (ERROR, "unreadable entity markup in an example"),
     "F302": (ERROR, "regex does not compile"),
     "F303": (ERROR, "lookup table file missing or too large"),

@@ -161,3 +161,16 @@ def test_progress_line_only_for_slow_work(capsys):
     with _Progress("compiling x", delay=0.05):
         time.sleep(0.3)
     assert capsys.readouterr().err == "compiling x ...\n"
+
+
+def test_annotated_entities_and_roles_must_be_declared(tmp_path):
+    bot = starter_bot(tmp_path, {
+        "domain.yml": [("entities:\n  - phone_number\n",
+                        "entities:\n  - phone_number\n  - city:\n      roles: [departure, arrival]\n")],
+        "data/nlu.yml": [("    - it's [555 0100](phone_number)\n",
+                          "    - it's [555 0100](phone_numbr)\n"
+                          "    - from [Paris]{\"entity\": \"city\", \"role\": \"departur\"}\n")]})
+    found = {d.code: d for d in validate_project(bot) if d.code in ("F242", "F243")}
+    assert found["F242"].hint == "did you mean 'phone_number'?"
+    assert "'phone_numbr' is annotated" in found["F242"].message
+    assert found["F243"].hint == "did you mean 'departure'?"

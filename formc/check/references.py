@@ -20,7 +20,7 @@ def check_references(project: model.Project) -> list[Diagnostic]:
     rep = Reporter()
     for rule in (form_slots_exist, mapping_conditions, mapping_references, ignored_intents_exist,
                  nlu_intents_declared, regex_and_lookup_names, response_placeholders,
-                 duplicate_names, mapping_roles):
+                 duplicate_names, mapping_roles, annotated_entities):
         rule(project, rep)
     return rep.diagnostics
 
@@ -188,3 +188,37 @@ def _placeholder_span(span: Optional[Span], index: int, name: str) -> Optional[S
         if col >= 0:
             return Span(start.file, number, col + 1)
     return None
+
+
+def _annotations(project: model.Project):
+    """(entity, role, group, span) of every entity annotated in NLU examples and story steps."""
+    for example in project.nlu.examples:
+        for a in example.entities:
+            yield a.entity, a.role, a.group, example.span
+    for story in project.stories:
+        for step in story.steps:
+            if isinstance(step, model.UserStep):
+                for e in tuple(step.entities) + tuple(step.text_entities):
+                    yield e.entity, e.role, e.group, step.span
+
+
+def annotated_entities(project: model.Project, rep: Reporter) -> None:
+    """An annotated entity the domain does not declare (F242) is never stored as a slot or
+    featurized; a role/group its entity does not declare (F243) never matches a mapping."""
+    entities = {e.name: e for e in project.domain.entities}
+    reported: set = set()
+    for name, role, group, span in _annotations(project):
+        entity = entities.get(name)
+        if entity is None:
+            if name not in reported:
+                reported.add(name)
+                rep.warning("F242", f"entity '{name}' is annotated in the training data but not "
+                            "declared in the domain", span,
+                            _did_you_mean(name, entities) or f"add '- {name}' under entities")
+            continue
+        for key, value, known in (("role", role, entity.roles), ("group", group, entity.groups)):
+            if value and value not in known and (name, key, value) not in reported:
+                reported.add((name, key, value))
+                rep.warning("F243", f"entity '{name}' is annotated with {key} '{value}', which it "
+                            "does not declare", span, _did_you_mean(value, known) or
+                            f"add '{value}' under {key}s of entity '{name}'")
