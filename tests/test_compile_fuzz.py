@@ -21,7 +21,10 @@ FILES = ("domain.yml", "data/nlu.yml", "data/rules.yml", "data/stories.yml", "co
 
 def _read(rel: str) -> str:
     path = os.path.join(SEED_BOT, rel)
-    return open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+    if not os.path.exists(path):
+        return ""
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
 
 
 SEEDS = {rel: _read(rel) for rel in FILES}

@@ -180,13 +180,28 @@ def _replies_match(want: list, got: list, variants) -> bool:
     return True
 
 
+def _read_json(path: str):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+async def _then_close(work, agent: Agent) -> None:
+    """Await work, then close the agent's action client in the same event loop: its HTTP session
+    belongs to that loop (the next asyncio.run opens a fresh one)."""
+    try:
+        await work
+    finally:
+        if agent.action_client is not None:
+            await agent.action_client.close()
+
+
 def _rest(messages: list) -> list:
     return [_normal(r) for m in messages for r in to_rest_messages(m, "oracle")]
 
 
 def _expand(record: dict, turn: dict) -> str:
     if turn["user"] == "__LONG__":
-        index = json.load(open(os.path.join(HERE, record["bot"], "index.json")))
+        index = _read_json(os.path.join(HERE, record["bot"], "index.json"))
         return index["long_message"]
     return turn["user"]
 
@@ -232,14 +247,14 @@ def _replay(bots: _Bots, record: dict, recorded_nlu: bool) -> list[str]:
             if loop != session.active_loop:
                 diffs.append(f"final active loop: rasa {loop!r}, formc {session.active_loop!r}")
 
-    asyncio.run(run())
+    asyncio.run(_then_close(run(), agent))
     return diffs
 
 
 @pytest.mark.parametrize("path", RECORDS, ids=IDS)
 def test_dialogue_matches_rasa(bots, path, request):
     """(b) Rasa's recorded NLU parse in, Rasa's replies and action/slot/loop trace out."""
-    record = json.load(open(path))
+    record = _read_json(path)
     key = f"{record['bot']}/{record['id']}"
     if key in DIALOGUE_BUGS:
         request.applymarker(pytest.mark.xfail(reason=DIALOGUE_BUGS[key], strict=True))
@@ -250,7 +265,7 @@ def test_dialogue_matches_rasa(bots, path, request):
 @pytest.mark.parametrize("path", RECORDS, ids=IDS)
 def test_end_to_end_matches_rasa(bots, path, request):
     """(a) formc's own NLU: Rasa's replies out."""
-    record = json.load(open(path))
+    record = _read_json(path)
     key = f"{record['bot']}/{record['id']}"
     reason = NLU_XFAIL.get(key) or DIALOGUE_BUGS.get(key)
     if reason:
@@ -297,6 +312,6 @@ def _nlu_diffs(bots: _Bots, record: dict) -> list[str]:
 def test_nlu_parse_matches_rasa(bots, path):
     """(c) formc's parse of every recorded text turn: Rasa's intent, entities and confidences
     (every intent of the ranking within CONFIDENCE_TOLERANCE)."""
-    record = json.load(open(path))
+    record = _read_json(path)
     diffs = _nlu_diffs(bots, record)
     assert not diffs, "\n".join(diffs)

@@ -22,7 +22,8 @@ def machine():
 
 @pytest.mark.parametrize("path", FILES, ids=[os.path.basename(f)[:-5] for f in FILES])
 def test_oracle_conversation(machine, path):
-    record = json.load(open(path))
+    with open(path, encoding="utf-8") as handle:
+        record = json.load(handle)
     agent = Agent(machine, seed=0)
     session = None
     now = 1_700_000_000.0

@@ -214,7 +214,8 @@ def test_put_model_loads_another_machine(admin_server, fsm, tmp_path):
     url = admin_server.url("/model?token=s3cret")
     before = http("GET", admin_server.url("/status?token=s3cret"))[2]
     copy = tmp_path / "copy.fsm"
-    copy.write_bytes(open(fsm, "rb").read())
+    with open(fsm, "rb") as handle:
+        copy.write_bytes(handle.read())
     status, _, body = http("PUT", url, {"model_file": str(copy)})
     assert status == 204, body
     after = http("GET", admin_server.url("/status?token=s3cret"))[2]

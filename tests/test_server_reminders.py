@@ -91,6 +91,7 @@ def action_server():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/webhook"
     server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture

@@ -104,6 +104,11 @@ def test_a_killed_worker_is_replaced_and_conversations_go_on(fsm, tmp_path):
         assert server.stop() == 0
 
 
+def _is_zombie(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as handle:
+        return handle.read().split()[2] == "Z"
+
+
 def test_killing_the_supervisor_stops_its_workers(fsm, tmp_path):
     server = FormcServer(fsm, "--store", f"sqlite:///{tmp_path}/w.db", "--workers", "2",
                          cwd=str(tmp_path))
@@ -112,7 +117,7 @@ def test_killing_the_supervisor_stops_its_workers(fsm, tmp_path):
     server.kill()
     for pid in workers:
         wait_until(lambda pid=pid: not os.path.exists(f"/proc/{pid}")
-                   or open(f"/proc/{pid}/stat").read().split()[2] == "Z")
+                   or _is_zombie(pid))
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), timeout=1)
 

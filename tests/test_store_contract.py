@@ -270,6 +270,7 @@ def test_file_lock_is_dropped_when_its_process_is_killed(tmp_path):
         run(lock.acquire("conv", timeout=0.2))
     run(lock.acquire("other", timeout=0.2))      # other keys are not blocked
     p.kill(); p.wait()
+    p.stdout.close()
     run(lock.acquire("conv", timeout=2))
     lock.close()
 

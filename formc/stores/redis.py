@@ -97,7 +97,8 @@ class RedisStore(ConversationStore):
 
     async def close(self) -> None:
         if self._redis is not None:
-            await self._redis.aclose()
+            # The client was given its pool, so aclose() alone would leave the pool's sockets open.
+            await self._redis.aclose(close_connection_pool=True)
             self._redis = None
 
     def _k(self, kind: str, sender_id: str) -> str:

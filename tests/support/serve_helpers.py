@@ -102,7 +102,6 @@ class FormcServer:
                 return
             if port or attempt == 2:   # a port the test chose (a restart) is not swapped
                 raise RuntimeError(f"formc serve exited with {self.proc.returncode}:\n{self.output()}")
-            self.log.close()
 
     def _start(self, fsm: str, args, cwd, port: int, env) -> bool:
         """Launch and wait for /version; False if the port was taken before the server bound it."""
@@ -117,9 +116,11 @@ class FormcServer:
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                if ADDRESS_IN_USE in self.output():
+                output = self.output()
+                self.log.close()
+                if ADDRESS_IN_USE in output:
                     return False
-                raise RuntimeError(f"formc serve exited with {self.proc.returncode}:\n{self.output()}")
+                raise RuntimeError(f"formc serve exited with {self.proc.returncode}:\n{output}")
             try:
                 status, _, _ = http("GET", self.base + "/version", timeout=1)
                 if status == 200:
@@ -131,7 +132,8 @@ class FormcServer:
         raise RuntimeError(f"formc serve did not come up:\n{self.output()}")
 
     def output(self) -> str:
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
