@@ -28,6 +28,9 @@ stories:
 
 # (id, argv with {placeholders}, exit code, stdin, a text the output contains)
 CASES = [
+    ("init-ok", ["init", "{tmp}/starter"], 0, None, "a starter bot is in"),
+    ("init-errors", ["init", "{broken}"], 1, None, "[F110]"),
+    ("init-usage", ["init", "{tmp}/a", "{tmp}/b"], 2, None, "unrecognized arguments"),
     ("compile-ok", ["compile", "{bot}", "-o", "{tmp}/out.fsm"], 0, None, "compiled"),
     ("compile-errors", ["compile", "{broken}", "-o", "{tmp}/no.fsm"], 1, None, "no machine written"),
     ("compile-usage", ["compile"], 2, None, "the following arguments are required: bot_dir"),
