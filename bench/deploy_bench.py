@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path[:0] = [HERE, os.path.join(ROOT, "tests")]
 
-from serve_bench import PYTHON, SCRIPT, free_port, load, pct, wait_http  # noqa: E402
+from serve_bench import PYTHON, SCRIPT, free_port, load, pct, tree_cpu_s, wait_http  # noqa: E402
 
 
 def start_server(fsm: str, tmp: str, *args: str) -> subprocess.Popen:
@@ -115,10 +115,15 @@ async def socket_load(url: str, clients: int, duration: float) -> tuple[list, li
 
 
 def row(kind: str, store: str, workers: int, clients: int, lat: list, errors: list,
-        elapsed: float) -> dict:
+        elapsed: float, cpu: tuple = (0.0, 0.0)) -> dict:
+    """`cpu`: (formc server, store server) CPU seconds during the run: per message, the cost
+    figure that a busy shared machine does not distort."""
+    per = max(1, len(lat))
     return {"transport": kind, "store": store, "workers": workers, "clients": clients,
             "messages": len(lat), "msgs_per_s": round(len(lat) / elapsed, 1),
             "p50_ms": round(pct(lat, 0.50), 2), "p99_ms": round(pct(lat, 0.99), 2),
+            "server_cpu_ms_per_msg": round(1000 * cpu[0] / per, 3),
+            "store_cpu_ms_per_msg": round(1000 * cpu[1] / per, 3),
             "errors": len(errors), **({"first_error": errors[0]} if errors else {})}
 
 
@@ -128,9 +133,11 @@ def bench_socketio(fsm: str, tmp: str, clients: int, duration: float) -> list:
         f.write("socketio:\n  session_persistence: true\n")
     proc = start_server(fsm, tmp, "--credentials", creds, "--store", f"sqlite:///{tmp}/sio.db")
     try:
+        c0 = tree_cpu_s(proc.pid)
         lat, errors, elapsed, expected = asyncio.run(
             socket_load(f"http://127.0.0.1:{proc.port}", clients, duration))
-        result = row("socket.io", "sqlite", 1, clients, lat, errors, elapsed)
+        result = row("socket.io", "sqlite", 1, clients, lat, errors, elapsed,
+                     (tree_cpu_s(proc.pid) - c0, 0.0))
         result["bot_messages_per_step"] = expected
         return [result]
     finally:
@@ -140,13 +147,15 @@ def bench_socketio(fsm: str, tmp: str, clients: int, duration: float) -> list:
 # ---------------------------------------------------------------- REST per store
 
 def bench_store(fsm: str, tmp: str, store: str, url: str, workers: int, clients: int,
-                duration: float) -> dict:
+                duration: float, store_pid: int = 0) -> dict:
     proc = start_server(fsm, tmp, "--store", url, "--workers", str(workers))
     try:
         time.sleep(0.5 if workers == 1 else 2.0)
         asyncio.run(load(proc.port, 4, 1.0))    # warm-up
+        c0, d0 = tree_cpu_s(proc.pid), tree_cpu_s(store_pid) if store_pid else 0.0
         lat, errors, elapsed = asyncio.run(load(proc.port, clients, duration))
-        return row("rest", store, workers, clients, lat, errors, elapsed)
+        cpu = (tree_cpu_s(proc.pid) - c0, (tree_cpu_s(store_pid) - d0) if store_pid else 0.0)
+        return row("rest", store, workers, clients, lat, errors, elapsed, cpu)
     finally:
         stop(proc)
 
@@ -156,6 +165,7 @@ def bench_stores(fsm: str, tmp: str, clients: int, duration: float) -> list:
     rows, redis_proc, pg = [], None, None
     try:
         urls = {"sqlite": lambda w: f"sqlite:///{tmp}/rest-{w}.db"}
+        pids = {"sqlite": 0}
         if shutil.which("redis-server"):
             rport = free_port()
             redis_proc = subprocess.Popen([shutil.which("redis-server"), "--port", str(rport),
@@ -163,12 +173,15 @@ def bench_stores(fsm: str, tmp: str, clients: int, duration: float) -> list:
                                            "no", "--dir", tmp], stdout=subprocess.DEVNULL)
             time.sleep(0.3)
             urls["redis"] = lambda w: f"redis://127.0.0.1:{rport}/0?key_prefix=b{w}"
+            pids["redis"] = redis_proc.pid
         if PG_BIN:
             pg = PostgresServer()
             urls["postgres"] = lambda w: f"{pg.url}?table_prefix=b{w}_"
+            pids["postgres"] = pg.proc.pid
         for store, url in urls.items():
             for workers in (1, 2):
-                rows.append(bench_store(fsm, tmp, store, url(workers), workers, clients, duration))
+                rows.append(bench_store(fsm, tmp, store, url(workers), workers, clients,
+                                        duration, pids[store]))
                 print(json.dumps(rows[-1]), flush=True)
     finally:
         if redis_proc:
@@ -201,11 +214,13 @@ def main() -> int:
             rows += bench_stores(fsm, tmp, a.clients, a.duration)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("\n| transport | store | workers | clients | msgs/s | p50 ms | p99 ms | errors |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| transport | store | workers | clients | msgs/s | p50 ms | p99 ms | formc CPU ms/msg "
+          "| store CPU ms/msg | errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['transport']} | {r['store']} | {r['workers']} | {r['clients']} | "
-              f"{r['msgs_per_s']:,} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} |")
+              f"{r['msgs_per_s']:,} | {r['p50_ms']} | {r['p99_ms']} | {r['server_cpu_ms_per_msg']} | "
+              f"{r['store_cpu_ms_per_msg']} | {r['errors']} |")
     return 0
 
 

@@ -15,6 +15,7 @@ from formc.reader.deploy import read_credentials
 from formc.server.channels.socketio import socket_messages
 from support.serve_helpers import PYTHON, FormcServer, http
 from support.shared_paths import ROOT
+from test_server_reminders import action_server, reminder_bot  # noqa: F401 - fixtures
 
 ASK_CUISINE = "What kind of food would you like?"
 
@@ -220,3 +221,26 @@ def test_serve_refuses_to_start_on_an_unknown_channel(fsm, tmp_path):
                           cwd=ROOT)
     assert proc.returncode == 1
     assert f"{path}:2:1: error" in proc.stderr and "F801" in proc.stderr
+
+
+# ---------------------------------------------------------------- reminders reach the user
+
+def test_reminders_are_pushed_through_the_users_channel(reminder_bot, tmp_path):
+    fsm, endpoints = reminder_bot
+    receiver = Receiver()
+    creds = write(tmp_path / "credentials.yml",
+                  f"socketio:\n  session_persistence: true\ncallback:\n  url: {receiver.url}\n")
+    server = FormcServer(fsm, "--credentials", creds, "--endpoints", endpoints, "--store",
+                         f"sqlite:///{tmp_path}/r.db", cwd=str(tmp_path))
+    try:
+        assert http("POST", server.url("/webhooks/callback/webhook"),
+                    {"sender": "cb-rem", "message": "remind me later"})[2] == "success"
+        texts = [b["text"] for b in receiver.wait_for(2, seconds=20)]
+        assert texts == ["I will ping you.", "ping!"]             # the reminder, 2 s later
+        assert {b["recipient_id"] for b in receiver.bodies} == {"cb-rem"}
+        got = asyncio.run(socket_turns(server.base, ["remind me later"], session_id="sio-rem",
+                                       settle=4.0))
+        assert [m["text"] for m in got["per_turn"][0]] == ["I will ping you.", "ping!"]
+    finally:
+        server.stop()
+        receiver.close()

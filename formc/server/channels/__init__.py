@@ -32,12 +32,23 @@ def add_channels(app: Sanic, channels: Iterable[Any]) -> None:
 async def push(app: Sanic, sender_id: str, session: Any, messages: list) -> bool:
     """Send `messages` through the conversation's latest input channel, if it can push;
     False when nobody was there to send them to (REST: the messages stay in the tracker)."""
-    name = getattr(session, "latest_input_channel", None)
-    channel = getattr(app.ctx, "channels", {}).get(name)
+    channel = getattr(app.ctx, "channels", {}).get(_user_channel(session))
     if channel is None or not messages:
         return False
     await channel.push(sender_id, messages)
     return True
+
+
+def _user_channel(session: Any) -> Any:
+    """The channel the user last wrote on: a reminder's own (external) user event has none,
+    and Rasa sends the reminder's messages to the channel that scheduled it."""
+    name = getattr(session, "latest_input_channel", None)
+    if name or session is None:
+        return name
+    for event in reversed(session.events()):
+        if event.get("event") == "user" and event.get("input_channel"):
+            return event["input_channel"]
+    return None
 
 
 async def external_output(request: Any, sender_id: str, latest: Any, messages: list) -> dict:
