@@ -37,6 +37,7 @@ class FakeDuckling:
         self.answer: object = [THREE, TOMORROW]
         self.status = 200
         self.delay = 0.0
+        self.missing = 0          # bytes the answer announces but never sends
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,7 +50,7 @@ class FakeDuckling:
                        else json.dumps(fake.answer).encode("utf-8"))
                 self.send_response(fake.status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
+                self.send_header("Content-Length", str(len(raw) + fake.missing))
                 self.end_headers()
                 self.wfile.write(raw)
 
@@ -230,6 +231,13 @@ def test_bad_answers_never_fail_a_parse(tmp_path, fake, status, answer):
     nlu, _ = _nlu(tmp_path, [f"url: {fake.url}", "dimensions: [number]", "formc_offline: false"])
     parsed = nlu.parse("I need 3 tickets")
     assert parsed["entities"] == [] and parsed["intent"]["name"] == "book"
+
+
+def test_a_cut_answer_never_fails_a_parse(tmp_path, fake):
+    fake.missing = 10
+    nlu, _ = _nlu(tmp_path, [f"url: {fake.url}", "dimensions: [number]"])
+    parsed = nlu.parse("I need 3 tickets")
+    assert [e["value"] for e in parsed["entities"]] == [3]          # offline instead
 
 
 def test_a_malformed_match_is_skipped(tmp_path, fake):

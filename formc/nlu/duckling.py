@@ -15,6 +15,7 @@ Rasa, on by default, off with `formc_offline: false` on the component.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import math
@@ -194,7 +195,8 @@ class Duckling:
                 answer = json.loads(reply.read().decode("utf-8"))
             if not isinstance(answer, list):
                 raise ValueError(f"expected a JSON list, got {type(answer).__name__}")
-        except (OSError, ValueError) as exc:     # URLError, timeouts, HTTP errors, bad JSON
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            # URLError, timeouts, HTTP errors, a cut answer (IncompleteRead), bad JSON
             self._failed(target, exc)
             return None
         if self._retry_at:
