@@ -1,7 +1,7 @@
 """Labelled example texts -> intent scorers (train -> JSON-able dict -> runtime `scores(text)`).
 
 * logreg  - emulates Rasa's light pipeline: RegexFeaturizer + CountVectorsFeaturizer sentence
-            features and LogisticRegressionClassifier (featurize.py, logreg.py, lbfgs.py).
+            features and LogisticRegressionClassifier (featurize.py, logreg.py).
 * tfidf   - training-free: char n-gram TF-IDF cosine to every example; an intent's score is its
             best example; softmax(20 * cosine) calibrates to [0, 1]. Used above a size limit.
 * keyword - KeywordIntentClassifier (§4.4): the whole example text as a `\\b`-wrapped regex.
