@@ -115,7 +115,8 @@ def fit(X: SparseRows, y: list[int], n_classes: int, C: float = 1.0, max_iter: i
 
 def minimize(fun, x0: np.ndarray, max_iter: int, tol: float) -> tuple[np.ndarray, int]:
     """(f, g) oracle + start point -> (x, iterations), as sklearn 1.1's `_logistic_regression_path`
-    runs scipy (it also passes iprint=-1, scipy's default, deprecated since scipy 1.15)."""
+    runs scipy (it also passes iprint=-1: scipy's default, an option that scipy deprecates and
+    removes in 1.18, so it is left out)."""
     def value_and_gradient(w):
         f, g = fun(w)
         return f, g.copy()      # `fun` reuses its gradient buffer between calls
