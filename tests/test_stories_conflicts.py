@@ -166,6 +166,10 @@ rules:
 def test_validate_strict_fails_on_story_conflicts(tmp_path, capsys):
     from formc.cli import main
     project_from_yaml(tmp_path, DOMAIN, stories=TWO, config=config())
+    # an extractor for the form's `item` (else F630, an error, would fail validate by itself)
+    (tmp_path / "data" / "nlu.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: inform\n  examples: |\n    - [tea](item)\n'
+        "    - [coffee](item) please\n- lookup: item\n  examples: |\n    - tea\n    - coffee\n")
     assert main(["validate", str(tmp_path), "--format", "json"]) == 0
     assert main(["validate", str(tmp_path), "--format", "json", "--strict"]) == 1
     assert "F451" in capsys.readouterr().out

@@ -209,6 +209,15 @@ _STAND_INS = {
     "SklearnIntentClassifier": "intents are scored by formc's logistic-regression emulation",
     "SpacyEntityExtractor": "no spaCy: add regexes or lookup tables for these entities",
 }
+# What formc does for the models of Rasa's default pipeline / policies (no config section):
+# the CRF stand-in for DIET's entities needs DIETClassifier named in the pipeline.
+_DEFAULT_STAND_INS = {
+    "DIETClassifier": "intents are scored by formc's emulation of the light pipeline, so "
+                      "confidences differ from DIET's; DIET's entities are not extracted (name "
+                      "DIETClassifier or CRFEntityExtractor in the pipeline to get them from a CRF "
+                      "trained on the annotated examples)",
+    "TEDPolicy": _STAND_INS["TEDPolicy"],
+}
 # Options whose non-default values formc ignores: component -> {option: Rasa's default}.
 _IGNORED_OPTIONS = {
     "LogisticRegressionClassifier": {"solver": "lbfgs"},
@@ -221,7 +230,7 @@ def _approximations(doc, span, rep: Reporter) -> None:
     for section, default in (("pipeline", "DIETClassifier"), ("policies", "TEDPolicy")):
         if not doc.get(section):   # Rasa then trains its default, which includes a trained model
             _info(rep, "F618", f"config.yml has no {section}: Rasa would train its default "
-                  f"{section}, which includes {default}; {_STAND_INS[default]}",
+                  f"{section}, which includes {default}; {_DEFAULT_STAND_INS[default]}",
                   doc.key_span(section) if section in doc and hasattr(doc, "key_span") else span,
                   f"list the {section} explicitly, as in examples/restaurant/config.yml")
     for section in ("pipeline", "policies"):
