@@ -135,3 +135,10 @@ def test_rfc3339_format():
     from zoneinfo import ZoneInfo
     assert rfc3339(datetime.datetime(2013, 2, 12, 4, 30, 0, 5000), ZoneInfo("America/Noronha")) \
         == "2013-02-12T04:30:00.005-02:00"
+
+
+def test_chinese_numerals_ordinals_and_money():
+    assert _brief(_parse("我们三个人，要第二桌，二十一点五元", ["number", "ordinal",
+                                                         "amount-of-money"], "zh_CN")) == [
+        ("number", "三", 2, 3, 3), ("ordinal", "第二", 7, 9, 2),
+        ("amount-of-money", "二十一点五元", 11, 17, 21.5)]

@@ -285,7 +285,8 @@ def _duckling_note(entry, where, rep: Reporter) -> None:
           f"or while the server does not answer, {instead}"
           + (f"; not extracted without a server: {', '.join(missing)}" if offline and missing
              else ""), where,
-          "offline: number words in en, fr, es, pt, de, nl, da, it (digits in any language), "
+          "offline: number words in en, fr, es, pt, de, nl, da, it and Chinese numerals "
+          "(digits in any language), "
           "times in the languages dateparser reads (not Chinese); see 'Compatibility with Rasa "
           "3.6' in formc's README")
 

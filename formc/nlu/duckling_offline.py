@@ -2,7 +2,8 @@
 
 Each match is what Duckling's /parse answers ({"body", "start", "end", "dim", "latent", "value"}
 with the dimension's own value object), so duckling.to_rasa treats both alike. Number words
-and word ordinals come from text2num (en, fr, es, pt, de, nl, da, it), times from dateparser
+and word ordinals come from text2num (en, fr, es, pt, de, nl, da, it), Chinese numerals from
+cn2an, times from dateparser
 (its 200+ locales), digits, e-mails, URLs, phone numbers, currencies and duration units from
 the patterns and tables below. As Duckling, a match lying inside a longer match of a requested
 dimension is dropped, and the language is the `locale`'s (none: English, as Duckling), the time
@@ -33,6 +34,8 @@ _DIGITS = {".": re.compile(r"(?<![\d.,])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?
 _ORDINAL_DIGITS = {"en": r"(\d+)(?:st|nd|rd|th)\b", "fr": r"(\d+)(?:er|re|e|ème|eme)\b",
                    "es": r"(\d+)[ºª°]", "pt": r"(\d+)[ºª°]", "it": r"(\d+)[ºª°]"}
 _WORD_TOKEN = re.compile(r"\w+|[^\w\s]")
+_CHINESE = re.compile(r"(?P<nth>第)?(?P<n>负?[零〇一二两三四五六七八九十百千万亿]+"
+                      r"(?:点[零〇一二三四五六七八九]+)?)")
 
 # currency words, symbols and codes -> Duckling's unit (its own names for $, £ and cents)
 CURRENCIES = {
@@ -118,7 +121,22 @@ def numbers(text: str, language: str) -> list[tuple[int, int, float, bool]]:
             found.append((m.start(), m.end(), float(m.group(1)), True))
     if language in TEXT2NUM and re.search(r"[^\W\d_]", text):
         found += _number_words(text, language)
+    if language == "zh" and _CHINESE.search(text):
+        found += _chinese_numbers(text)
     return sorted(found)
+
+
+def _chinese_numbers(text: str) -> list[tuple[int, int, float, bool]]:
+    """Chinese numerals through cn2an (三, 二十一, 两百, 三点五, 负三); 第 makes an ordinal."""
+    import cn2an
+    out = []
+    for m in _CHINESE.finditer(text):
+        try:
+            value = float(cn2an.cn2an(m.group("n"), "normal"))
+        except (ValueError, KeyError, TypeError):
+            continue
+        out.append((m.start(), m.end(), value, bool(m.group("nth"))))
+    return out
 
 
 def _number_words(text: str, language: str) -> list[tuple[int, int, float, bool]]:
