@@ -211,8 +211,8 @@ CODES: dict[str, tuple[str, str]] = {
     "F622": (WARNING, "rule/story repeats another step for step"),
     "F630": (WARNING, "form slot mapped only from entities no extractor finds"),
     "F801": (ERROR, "unknown channel in credentials.yml"),
-    "F802": (ERROR, "credentials file or channel settings not a mapping"),
-    "F803": (ERROR, "unsupported tracker_store type or dialect"),
-    "F804": (ERROR, "endpoints file or section not a mapping"),
+    "F802": (ERROR, "channel settings in credentials.yml not usable"),
+    "F803": (ERROR, "unsupported tracker_store/lock_store type or SQL dialect"),
+    "F804": (ERROR, "endpoints.yml section or option of the wrong kind"),
     "F805": (WARNING, "event_broker is not supported"),
 }

@@ -197,21 +197,22 @@ def _closed_port() -> int:
 
 # ---------------------------------------------------------------- credentials.yml mistakes
 
-@pytest.mark.parametrize("text, line, message", [
-    ("rest:\nfacebook:\n  verify: x\n", 2, "channel 'facebook' is one of Rasa's connectors"),
-    ("rest:\n\naddons.custom.MyChannel:\n  x: 1\n", 3, "is a Python class path: formc does not "
-                                                      "import user code"),
-    ("socketio:\n  session_persistence: maybe\n", 2, "'session_persistence' must be bool"),
-    ("callback:\n  token: t\n", 2, "callback channel needs 'url'"),
-    ("socketio:\n  jwt_key: k\n", 2, "'jwt_key' (JWT-authenticated sockets) is not supported"),
-    ("slakc:\n", 1, "unknown channel 'slakc'"),
+@pytest.mark.parametrize("text, line, code, message", [
+    ("rest:\nfacebook:\n  verify: x\n", 2, "F801", "channel 'facebook' is one of Rasa's connectors"),
+    ("rest:\n\naddons.custom.MyChannel:\n  x: 1\n", 3, "F801", "is a Python class path: formc "
+                                                              "does not import user code"),
+    ("socketio:\n  session_persistence: maybe\n", 2, "F802", "'session_persistence' must be bool"),
+    ("callback:\n  token: t\n", 2, "F802", "callback channel needs 'url'"),
+    ("socketio:\n  jwt_key: k\n", 2, "F802", "'jwt_key' (JWT-authenticated sockets) is not supported"),
+    ("callback:\n  url: http://x\n  timeout: -1\n", 3, "F802", "'timeout' must be float"),
+    ("slakc:\n", 1, "F801", "unknown channel 'slakc'"),
 ])
-def test_credentials_mistakes_name_file_and_line(tmp_path, text, line, message):
+def test_credentials_mistakes_name_file_and_line(tmp_path, text, line, code, message):
     path = write(tmp_path / "credentials.yml", text)
     with pytest.raises(FormcError) as err:
         read_credentials(path)
     rendered = str(err.value)
-    assert f"{path}:{line}:" in rendered and message in rendered and "F80" in rendered
+    assert f"{path}:{line}:" in rendered and message in rendered and f"[{code}]" in rendered
 
 
 def test_serve_refuses_to_start_on_an_unknown_channel(fsm, tmp_path):

@@ -74,7 +74,7 @@ def test_endpoints_tracker_store_sql_postgresql_is_used_and_flags_win(fsm, postg
         assert f"(store postgresql://formc@127.0.0.1:{postgres_server.port}/postgres," in out
         assert "lock_store redis: formc takes each conversation's lock inside its tracker store" in out
         assert "endpoints.yml:8:1: lock_store redis" in out
-        assert "endpoints.yml:12:1: warning: event_broker is not supported" in out
+        assert "endpoints.yml:12:1: warning: event_broker is not supported" in out and "[F805]" in out
     finally:
         server.stop()
     server = FormcServer(fsm, "--endpoints", endpoints, "--store", "memory://", cwd=str(tmp_path))
@@ -86,11 +86,12 @@ def test_endpoints_tracker_store_sql_postgresql_is_used_and_flags_win(fsm, postg
 
 
 @pytest.mark.parametrize("text, where, message", [
-    ("tracker_store:\n  type: mongod\n  url: x\n", ":2:", "tracker_store type 'mongod' is not supported"),
+    ("tracker_store:\n  type: mongod\n  url: x\n", ":2:", "tracker_store type 'mongod' is not supported by formc [F803]"),
     ("tracker_store:\n  type: my.module.Store\n", ":2:", "custom tracker store classes are not imported"),
-    ("tracker_store:\n  type: sql\n  dialect: mysql\n", ":3:", "dialect 'mysql' is not supported"),
+    ("tracker_store:\n  type: sql\n  dialect: mysql\n", ":3:", "dialect 'mysql' is not supported by formc [F803]"),
     ("lock_store:\n  type: concurrent_redis\n", ":2:", "lock_store type 'concurrent_redis'"),
-    ("tracker_store:\n  type: redis\n  port: many\n", ":3:", "'port' must be a number"),
+    ("tracker_store:\n  type: redis\n  port: many\n", ":3:", "'port' must be a number, found 'many' [F804]"),
+    ("models: 5\n", ":1:", "'models' must be a mapping with 'url' (the model server) [F804]"),
 ])
 def test_unsupported_endpoints_are_startup_errors_at_file_line(fsm, tmp_path, text, where, message):
     from support.serve_helpers import PYTHON, ROOT

@@ -15,7 +15,7 @@ CODE = re.compile(r"\bF\d{3}\b")
 
 # Codes added by engineers working on other issues at the same time as this registry; their
 # tests are theirs to land. Remove an entry once a test names the code.
-AWAITING_TESTS = frozenset({"F802", "F803", "F804", "F805"})   # deployment files (reader/deploy.py)
+AWAITING_TESTS: frozenset = frozenset()
 
 
 def _read(path: str) -> str:
