@@ -333,3 +333,21 @@ def test_formbot_fills_num_people_from_typed_text_without_a_duckling_server(monk
         assert replies[2] == ["Do you want to sit outside?"]       # num_people is not asked
     finally:
         stop()
+
+
+def test_financial_demo_gets_money_and_times_without_a_duckling_server(monkeypatch):
+    """The corpus financial-demo (its own config: Duckling for amount-of-money, time, number at
+    localhost:8000) read in place; no Duckling runs here."""
+    import os
+
+    from support.runtime_helpers import CORPUS
+
+    monkeypatch.setenv("RASA_DUCKLING_HTTP_URL", f"http://127.0.0.1:{_unused_port()}")
+    machine, diagnostics = compile_project(os.path.join(CORPUS, "financial-demo"))
+    assert machine is not None, [d.render() for d in diagnostics if d.is_error]
+    machine.nlu.duckling.clock = lambda: REFTIME
+    entities = machine.nlu.parse("transfer $100 to John tomorrow")["entities"]
+    duckling = [(e["entity"], e["text"], e["value"]) for e in entities
+                if e["extractor"] == "DucklingEntityExtractor"]
+    assert duckling == [("amount-of-money", "$100", 100),
+                        ("time", "tomorrow", "2025-12-05T00:00:00.000-08:00")]
