@@ -149,3 +149,26 @@ def test_lookup_lines_reader_caps_entries(tmp_path, monkeypatch):
         yaml_loader.read_lookup_lines(str(path))
     path.write_text("\n".join(f"x{i}" for i in range(10)))
     assert len(yaml_loader.read_lookup_lines(str(path))) == 10
+
+
+def test_budget_counts_cpu_not_wall_time(monkeypatch):
+    """A match that times out while the process was descheduled (wall time passes, no CPU is
+    burnt) is retried, so a harmless pattern never loses its match on a busy machine."""
+    import regex as regex_module
+
+    from formc.nlu import regex_budget
+    pattern = regex_budget.budget_compile(r"\d+")
+    real = regex_module.compile(r"\d+")
+    calls = []
+
+    class Descheduled:
+        def finditer(self, text, timeout):
+            calls.append(timeout)
+            if len(calls) == 1:
+                time.sleep(timeout * 2)          # wall time only
+                raise TimeoutError("regex timed out")
+            return real.finditer(text, timeout=timeout)
+    monkeypatch.setattr(pattern, "_compiled", Descheduled())
+    with regex_budget.message_budget():
+        found = pattern.finditer("room 42")
+    assert [m.group() for m in found] == ["42"] and len(calls) == 2

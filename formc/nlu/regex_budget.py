@@ -36,9 +36,9 @@ def _budget_seconds() -> float:
 
 
 BUDGET_S = _budget_seconds()
-# Regex time left for the message being parsed: a one-item list, so each match can charge
-# what it took (None outside a parse: each call then gets BUDGET_S). Only time spent inside
-# regexes counts, not the rest of the parse.
+# The regex budget of the message being parsed: [wall time left, thread CPU time at its start]
+# (None outside a parse: each call then gets BUDGET_S). Only time spent inside regexes is
+# charged, and a budget is only spent once the CPU time confirms it (see _run).
 _left: contextvars.ContextVar[Optional[list]] = contextvars.ContextVar(
     "formc_regex_budget", default=None)
 
@@ -49,7 +49,7 @@ def message_budget(seconds: Optional[float] = None) -> Iterator[None]:
     if _left.get() is not None:
         yield
         return
-    token = _left.set([BUDGET_S if seconds is None else seconds])
+    token = _left.set([BUDGET_S if seconds is None else seconds, time.thread_time()])
     try:
         yield
     finally:
@@ -57,19 +57,32 @@ def message_budget(seconds: Optional[float] = None) -> Iterator[None]:
 
 
 def _run(call, pattern: str, text: str, quiet: bool, empty: Any) -> Any:
-    """`call(timeout)` within what is left of the budget, charged with the time it took."""
-    left = _left.get()
-    remaining = BUDGET_S if left is None else left[0]
-    if remaining <= 0:
-        return _spent(pattern, len(text), quiet) or empty
-    t0 = time.perf_counter()
-    try:
-        return call(remaining)
-    except TimeoutError:
-        return _spent(pattern, len(text), quiet) or empty
-    finally:
-        if left is not None:
-            left[0] -= time.perf_counter() - t0
+    """`call(timeout)` within what is left of the budget.
+
+    Matches are charged wall time (cheap to read), but the budget is declared spent only once
+    this thread has burnt that much CPU since the message began: on a busy machine the process
+    may be descheduled in the middle of a match, and `regex`'s wall-clock timeout then fires on
+    a harmless pattern; such a match is retried with the CPU time really left."""
+    state = _left.get()
+    if state is None:                       # outside a parse: this call has a budget of its own
+        state = [BUDGET_S, time.thread_time()]
+    for _attempt in range(8):
+        if state[0] <= 0 and not _rebase(state):
+            break
+        t0 = time.perf_counter()
+        try:
+            return call(state[0])
+        except TimeoutError:
+            pass
+        finally:
+            state[0] -= time.perf_counter() - t0
+    return _spent(pattern, len(text), quiet) or empty
+
+
+def _rebase(state: list) -> bool:
+    """Reset the wall-time allowance to the CPU time left; False when that is used up too."""
+    state[0] = BUDGET_S - (time.thread_time() - state[1])
+    return state[0] > 0.0002
 
 
 class BudgetPattern:
@@ -211,9 +224,9 @@ def backtracking_risk(pattern: str, flags: int = 0) -> Optional[tuple[bool, str]
     for c in chars:
         text = c * 32 + "!"
         with message_budget():
-            t0 = time.monotonic()
+            t0 = time.thread_time()       # CPU time: a descheduled probe is not a slow one
             probe.finditer(text, quiet=True)
-            if time.monotonic() - t0 >= BUDGET_S:
+            if time.thread_time() - t0 >= BUDGET_S * 0.9:
                 return True, (f"{why}; a message of {len(text)} characters ({c!r} * 32 + '!') "
                               f"already spends the whole {BUDGET_S * 1000:g} ms regex budget")
     return False, why
