@@ -245,3 +245,13 @@ def test_reminders_are_pushed_through_the_users_channel(reminder_bot, tmp_path):
     finally:
         server.stop()
         receiver.close()
+
+
+def test_a_real_bots_credentials_with_the_rasa_channel_start_with_a_note(tmp_path):
+    from formc.reader.deploy import read_credentials_with_notes
+    path = write(tmp_path / "credentials.yml",
+                 "rest:\n\nrasa:\n  url: \"http://localhost:5002/api\"\nsocketio:\n")
+    channels, notes = read_credentials_with_notes(path)
+    assert [c.name for c in channels] == ["rest", "socketio"]
+    assert notes == [f"{path}:3:1: channel 'rasa' (Rasa X / Rasa Enterprise) is not served by "
+                     "formc; ignored"]

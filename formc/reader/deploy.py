@@ -27,7 +27,7 @@ CHANNEL_OPTIONS = {
 }
 #: Rasa's other built-in channels: named in the error so the user knows why.
 RASA_ONLY_CHANNELS = ("facebook", "slack", "telegram", "mattermost", "twilio", "twilio_voice",
-                      "botframework", "rocketchat", "hangouts", "webexteams", "rasa", "cmdline")
+                      "botframework", "rocketchat", "hangouts", "webexteams", "cmdline")
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,22 @@ def _load_map(path: str, what: str, rep: Reporter) -> Any:
 
 def read_credentials(path: str) -> list[Channel]:
     """credentials.yml -> the channels to serve (rest is always served as well)."""
+    return read_credentials_with_notes(path)[0]
+
+
+def read_credentials_with_notes(path: str) -> tuple[list[Channel], list[str]]:
+    """credentials.yml -> (channels, startup notes). `rasa:` (the Rasa X / Enterprise channel
+    that `rasa init` writes into every project) is noted and skipped, not an error."""
     rep = Reporter()
     doc = _load_map(path, "credentials", rep)
-    channels = []
+    channels, notes = [], []
     for name, value in doc.items():
         span = doc.key_span(name)
         key = str(name)
+        if key == "rasa":
+            notes.append(f"{span}: channel 'rasa' (Rasa X / Rasa Enterprise) is not served by "
+                         "formc; ignored")
+            continue
         if key not in CHANNEL_OPTIONS:
             rep.error("F801", _unknown_channel(key), span,
                       "remove it, or serve that channel with Rasa; formc serves "
@@ -82,7 +92,7 @@ def read_credentials(path: str) -> list[Channel]:
         if options is not None:
             channels.append(Channel(key, options, span))
     _fail_on_errors(rep)
-    return channels
+    return channels, notes
 
 
 def _unknown_channel(name: str) -> str:

@@ -159,15 +159,15 @@ def _beside_bot(machine: str, given: Optional[str], name: str) -> Optional[str]:
 def resolve_deployment(args) -> dict:
     """Flags + credentials.yml + endpoints.yml -> create_app's deployment arguments and the
     startup notes; flags win over the files. Raises FormcError (file:line) or OSError."""
-    from ..reader.deploy import Deployment, read_credentials, read_deployment
+    from ..reader.deploy import Deployment, read_credentials_with_notes, read_deployment
     credentials = _beside_bot(args.machine, getattr(args, "credentials", None), "credentials.yml")
     endpoints = _beside_bot(args.machine, args.endpoints, "endpoints.yml")
-    channels = read_credentials(credentials) if credentials else []
+    channels, notes = read_credentials_with_notes(credentials) if credentials else ([], [])
     deployment = read_deployment(endpoints) if endpoints else Deployment()
     store_url = args.store or deployment.store_url or DEFAULT_STORE
     if getattr(args, "record_exp", None):
         store_url += ("&" if "?" in store_url else "?") + f"record_exp={args.record_exp}"
-    notes = list(deployment.notes)
+    notes += deployment.notes
     if args.store and deployment.store_url:
         notes.append(f"--store {args.store.split('?')[0]} wins over tracker_store in {endpoints}")
     if credentials:
