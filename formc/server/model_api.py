@@ -96,10 +96,10 @@ def build_bot(path: str, endpoints: Optional[str], model_dir: Optional[str] = No
         data = _read_model(real)
         state = artifact_digest(data)
         if state != "ok":
-            raise ModelRefused(f"model_file {path!r} " + (
-                "was changed or cut after it was compiled (artifact digest mismatch)."
-                if state == "mismatch" else "has no artifact digest; recompile it with "
-                "`formc compile` of this version."))
+            raise ModelRefused(f"model_file {path!r} could not be loaded: " + (
+                "it was changed or cut after it was compiled (artifact digest mismatch)."
+                if state == "mismatch" else "it has no artifact digest (not a machine file, "
+                "or one written before formc kept it); recompile it with `formc compile`."))
         machine = loads_machine(data, path)
     return Bot(machine, real, endpoints)
 
