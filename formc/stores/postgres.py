@@ -14,6 +14,7 @@ database returns: the pool opens new connections).
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Optional
 from urllib.parse import urlsplit
@@ -88,8 +89,12 @@ class PostgresStore(ConversationStore):
         import asyncpg
         try:
             # min_size=0: no background refills that log tracebacks while the database is away
-            pool = await asyncpg.create_pool(self.url, min_size=0, max_size=self.pool_size,
-                                             timeout=10, command_timeout=self.lock_timeout + 10)
+            # lock_timeout bounds the wait for a sender's advisory lock (set once per
+            # connection rather than per turn: one round trip less)
+            pool = await asyncpg.create_pool(
+                self.url, min_size=0, max_size=self.pool_size, timeout=10,
+                command_timeout=self.lock_timeout + 10,
+                server_settings={"lock_timeout": str(int(self.lock_timeout * 1000))})
             async with pool.acquire() as conn:
                 await conn.execute("SELECT pg_advisory_lock(%d)" % _LOCK_NS)   # one creator at a time
                 try:
@@ -146,7 +151,6 @@ class PostgresStore(ConversationStore):
         try:
             tr = conn.transaction()
             await tr.start()
-            await conn.execute(f"SET LOCAL lock_timeout = {int(self.lock_timeout * 1000)}")
             await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _LOCK_NS, sender_id)
             row = await conn.fetchrow(f"SELECT rev, saved_at, log_seq FROM {self.p}conversations "
                                       "WHERE sender_id=$1", sender_id)
@@ -185,26 +189,28 @@ class PostgresStore(ConversationStore):
         await self._release(conn)
 
     async def _write(self, conn: Any, sender_id: str, seq: int, fresh: bool, pending, rev: int) -> None:
-        import time
         if fresh or getattr(pending, "reset", False):
             await conn.execute(f"DELETE FROM {self.p}log WHERE sender_id=$1", sender_id)
+        row = None
         if pending.append:
             seq += 1
-            await conn.execute(f"INSERT INTO {self.p}log(sender_id, seq, body) VALUES ($1,$2,$3) "
-                               "ON CONFLICT (sender_id, seq) DO UPDATE SET body=excluded.body",
-                               sender_id, seq, _log_row(pending.append))
+            row = _log_row(pending.append)
             # base.trim_length: the operator's --keep-events (None: every event is kept)
             trim = getattr(self, "trim_length", None)
             limit = trim("events") if trim else max(self.keep.values())
             if seq % _TRIM_EVERY == 0 and limit is not None:
                 await conn.execute(f"DELETE FROM {self.p}log WHERE sender_id=$1 AND seq<=$2",
                                    sender_id, seq - max(limit, self.keep["trace"]))
+        # The turn's log row and the record in one statement (one round trip).
         await conn.execute(
+            f"WITH logged AS (INSERT INTO {self.p}log(sender_id, seq, body) "
+            "SELECT $1, $6, $7 WHERE $7::bytea IS NOT NULL "
+            "ON CONFLICT (sender_id, seq) DO UPDATE SET body=excluded.body) "
             f"INSERT INTO {self.p}conversations(sender_id, record, saved_at, next_fire, rev, log_seq) "
             "VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (sender_id) DO UPDATE SET "
             "record=excluded.record, saved_at=excluded.saved_at, next_fire=excluded.next_fire, "
             "rev=excluded.rev, log_seq=excluded.log_seq",
-            sender_id, encode(pending.record), time.time(), pending.next_fire, rev, seq)
+            sender_id, encode(pending.record), time.time(), pending.next_fire, rev, seq, row)
 
     async def _read_logs(self, conn: Any, sender_id: str) -> dict[str, list]:
         """Newest rows first, until every stream has its `keep` entries."""
@@ -271,7 +277,6 @@ class PostgresStore(ConversationStore):
                                "ON CONFLICT (key) DO UPDATE SET value=excluded.value", key, value)
 
     async def purge_expired(self, now: Optional[float] = None) -> int:
-        import time
         if self.record_exp is None:
             return 0
         cutoff = (now or time.time()) - self.record_exp
