@@ -349,6 +349,8 @@ class PolicyConfig:
     augmented_memoization: bool = False
     restrict_rules: bool = True
     check_for_contradictions: bool = True     # RulePolicy: also decides which turns are rule-only
+    ted: bool = False                         # TEDPolicy named: formc's story back-off stands in
+    ted_max_history: Optional[int] = None     # its max_history (None: TED's default, 5)
 
 
 @dataclass(frozen=True)

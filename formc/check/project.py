@@ -196,8 +196,10 @@ def config_keys(project: model.Project, rep: Reporter) -> None:
 
 # Trained models formc has no counterpart for, and what it does instead (said once per name).
 _STAND_INS = {
-    "TEDPolicy": "formc predicts with rules and stories only: where they are silent, the core "
-                 "fallback answers instead of TED's learned guess",
+    "TEDPolicy": "where rules and stories are silent, formc's story back-off answers instead of "
+                 "TED's learned guess (when config.yml names TEDPolicy): the most specific story "
+                 "turn that agrees with the last turns, then with slots and entities ignored, "
+                 "then with the previous action ignored; else the core fallback",
     "UnexpecTEDIntentPolicy": "formc never predicts action_unlikely_intent",
     "DIETClassifier": "intents are scored by formc's emulation of the light pipeline (count "
                       "vectors + LogisticRegressionClassifier), so confidences differ from DIET's; "

@@ -50,6 +50,7 @@ class StoryMemo:
     hidden_loops: tuple = ()          # loops whose happy-path runs no story shows
     hidden_loop_listens: tuple = ()   # loops whose listen after a run no story shows
     hidden_defaults: tuple = ()       # default intents (restart, back, session_start) no story answers
+    backoff: Any = None               # formc.dialogue.backoff.StoryBackoff (config names TEDPolicy)
 
     # ------------------------------------------------------------------ serialisation
     def to_json(self) -> dict:
@@ -64,6 +65,7 @@ class StoryMemo:
             "hidden_rules": list(self.hidden_rules), "hidden_loops": list(self.hidden_loops),
             "hidden_loop_listens": list(self.hidden_loop_listens),
             "hidden_defaults": list(self.hidden_defaults),
+            **({"backoff": self.backoff.to_json()} if self.backoff is not None else {}),
         }
 
     @classmethod
@@ -88,6 +90,7 @@ class StoryMemo:
             hidden_loops=tuple(d.get("hidden_loops", ())),
             hidden_loop_listens=tuple(d.get("hidden_loop_listens", ())),
             hidden_defaults=tuple(d.get("hidden_defaults", ())),
+            backoff=_backoff(d.get("backoff")),
         )
 
     # ------------------------------------------------------------------------ lookup
@@ -264,6 +267,13 @@ class StoryMemo:
             if hit is not None:
                 return MemoHit(hit.action, hit.story, hit.span, hit.transition, cut=k + 1)
         return None
+
+
+def _backoff(d: Optional[dict]) -> Any:
+    if not d:
+        return None
+    from .backoff import StoryBackoff
+    return StoryBackoff.from_json(d)
 
 
 def _node_json(n: tuple) -> list:

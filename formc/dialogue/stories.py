@@ -227,6 +227,22 @@ class _Replay:
         return rejected
 
 
+def _rule_examples(rule: model.Story, pairs: list) -> list:
+    """A rule's predictions after its conditions, as (name, span, states, action); turns after a
+    `...` snippet or with a `null` condition are left out (no story-like state to match)."""
+    out = []
+    for j, (_state, action) in enumerate(pairs):
+        if j == 0 or action.name == SNIPPET:
+            continue
+        window = [st for st, _a in pairs[:j + 1]]
+        start = max((k + 1 for k, st in enumerate(window) if st.prev_action == SNIPPET), default=0)
+        states = [_strip_sns(st) for st in window[start:]]
+        if not states or any(v == SNS for st in window[start:] for _n, v in st.slots):
+            continue
+        out.append((rule.name, str(action.span) if action.span else "", states, action.name))
+    return out
+
+
 # -------------------------------------------------------------------------- memo trie
 class _Trie:
     def __init__(self, max_history: Optional[int], rep: Reporter) -> None:
@@ -317,9 +333,12 @@ def compile_stories(project: model.Project, rule_keys: tuple, unhappy_keys: tupl
     own = {(k.states, k.action) for k in rule_keys}
     rule_slots: set = set()
     rule_loops: set = set()
+    rule_examples: list = []           # rule turns, for the TED stand-in's back-off
     for rule in rules:
         for events in story_events(rule, domain):
             pairs = states_and_actions(applied(events, loops), domain, used)
+            if policies.ted:
+                rule_examples += _rule_examples(rule, pairs)
             for state, _a in states_and_actions(events, domain, used):   # raw: see below
                 rule_slots |= {n for n, _v in state.slots}
                 if state.active_loop:
@@ -331,6 +350,7 @@ def compile_stories(project: model.Project, rule_keys: tuple, unhappy_keys: tupl
     story_slots: set = set()
     story_loops: set = set()
     longest = 0
+    examples: list = []                # (story, span, states, action) for the TED stand-in
     for path in story_paths(stories, rep):
         starts_with_action = bool(path.steps) and isinstance(path.steps[0], (model.ActionStep, model.BotStep))
         for events in story_events(path, domain):
@@ -361,6 +381,9 @@ def compile_stories(project: model.Project, rule_keys: tuple, unhappy_keys: tupl
                     length = j + 1
                 if j == 0 and starts_with_action:
                     continue             # a story's opening action is unpredictable (§5.3)
+                if policies.ted:
+                    examples.append((path.name, str(action.span) if action.span else "",
+                                     [s for s, _a in pairs[:j + 1]], action.name))
                 if policies.has_memoization:
                     trie.add(node, length, action.name, path.name,
                              str(action.span) if action.span else "", tids[j])
@@ -381,6 +404,12 @@ def compile_stories(project: model.Project, rule_keys: tuple, unhappy_keys: tupl
         hidden_loop_listens=tuple(sorted(loops - replay.used_loop_listens)) if check else (),
         hidden_defaults=(tuple(sorted(set(DEFAULT_INTENT_ACTIONS) - replay.used_defaults))
                          if check else ()))
+    if examples:
+        from .backoff import build_backoff
+        memo = replace(memo, backoff=build_backoff(
+            [(n, sp, [memo._clean(st) for st in states], a) for n, sp, states, a in examples],
+            policies.ted_max_history,
+            [(n, sp, [memo._clean(st) for st in states], a) for n, sp, states, a in rule_examples]))
     return memo, kept, tuple(graph.states), tuple(graph.transitions)
 
 

@@ -208,6 +208,11 @@ def _read_policies(policies: list, nlu: dict, rep: Reporter) -> dict:
             policy["has_rule_policy"] = True
         elif name in ("MappingPolicy", "FormPolicy"):
             policy["has_rule_policy"] = True
+        elif name == "TEDPolicy":   # formc.dialogue.backoff stands in for it
+            policy["ted"] = True
+            if entry.get("max_history") is not None:
+                policy["ted_max_history"] = int(as_number(entry.get("max_history"), "max_history",
+                                                          span, rep, 0)) or None
     return policy
 
 
