@@ -108,7 +108,7 @@ class CallbackChannel:
                         return problem   # the receiver refuses it: retrying will not help
             except asyncio.TimeoutError:
                 problem = f"no answer within {self.timeout:g} s"
-            except aiohttp.ClientError as e:
+            except (aiohttp.ClientError, ValueError, OSError) as e:
                 problem = f"{type(e).__name__}: {e}"
         return f"{problem} (tried {self.retries + 1} times)"
 

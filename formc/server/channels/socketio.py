@@ -10,8 +10,9 @@ from typing import Any, Optional
 
 from sanic import Sanic, response
 
+from ..errors import MAX_TEXT_CHARS   # the HTTP routes' bound on a message text
+
 log = logging.getLogger("formc.channels")
-MAX_TEXT_CHARS = 64 * 1024   # the REST channel's body limit covers the rest; frames are capped too
 
 
 def _split(text: Any) -> list[str]:
