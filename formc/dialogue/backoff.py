@@ -100,6 +100,26 @@ class StoryBackoff:
             return self._hit((LISTEN, -1, ""), WAIT, 0, threshold)
         return None
 
+    def summary(self) -> str:
+        """One line for `formc graph`'s title."""
+        return f"story back-off for TEDPolicy: {len(self.entries)} keys, last {self.history} turns"
+
+    def describe(self, limit: int = 40) -> list[str]:
+        """`formc inspect`: the levels' sizes, then what a user message alone leads to (the
+        least specific level, where the back-off ends up when nothing closer agrees)."""
+        count = {lv: sum(1 for e in self.entries if e[0] == lv) for lv in (EXACT, REDUCED, INTENT)}
+        lines = [f"story back-off (stands in for TEDPolicy; used where rules and stories are silent):",
+                 f"  {count[EXACT]} keys on the last 1-{self.history} turns, {count[REDUCED]} with "
+                 f"slots and entities ignored, {count[INTENT]} on the user's intent alone; after a "
+                 "bot action nothing matches: wait for the user"]
+        shown = [e for e in self.entries if e[0] == INTENT]
+        for _lv, key, action, story, span in shown[:limit]:
+            lines.append(f"  intent {self.states[key[0]].intent} -> {action}  "
+                         f"(from '{self.stories[story]}', {span})")
+        if len(shown) > limit:
+            lines.append(f"  ... {len(shown) - limit} more")
+        return lines
+
     def _hit(self, found: tuple, level: int, turns: int, threshold: float) -> Optional[BackoffHit]:
         confidence = CONFIDENCE[level]
         if confidence <= threshold:

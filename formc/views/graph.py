@@ -76,7 +76,9 @@ def build_view(machine: Any) -> View:
     core = core_fallback_action(machine)
     edges = tuple(replace(e, actions=(core,)) if e.id == "fallback:core" and not e.actions else e
                   for e in edges)
-    return View(name=getattr(machine, "name", ""), states=tuple(_view_state(s) for s in states),
+    backoff = getattr(getattr(machine.dialogue, "memo", None), "backoff", None)   # TEDPolicy
+    return View(name=getattr(machine, "name", "") + (f" ({backoff.summary()})" if backoff else ""),
+                states=tuple(_view_state(s) for s in states),
                 edges=edges)
 
 

@@ -56,6 +56,8 @@ def format_machine(machine: Any) -> str:
         for t in group:
             lines += _transition(t, domain, form_of.get(t.source) if key.startswith("in ") else "",
                                  core_fallback_action(machine))
+    backoff = getattr(machine.dialogue.memo, "backoff", None)   # config names TEDPolicy
+    lines += ["", *backoff.describe()] if backoff is not None else []
     return "\n".join(lines)
 
 
