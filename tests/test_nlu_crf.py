@@ -81,3 +81,26 @@ def test_tokens_of_one_label_join_across_commas_only_when_not_split():
                          {"split_entities_by_comma": True, "topping": False})
     assert [e["value"] for e in split] == ["ham", "peppers"]
     assert [(e["value"], e["confidence_entity"]) for e in joined] == [("ham, peppers", 0.7)]
+
+
+def test_cross_validation_reports_entities_per_role_and_group(crf1_nlu):
+    from formc.nlu.evaluate import cross_validate
+
+    data, config, domain = crf1_nlu
+    report = cross_validate(data, config, domain, folds=5)["entities"]
+    labels = set(report["per_entity"])
+    assert {"city.departure", "city.destination", "size.1", "topping.1", "cuisine"} <= labels
+    micro = report["micro"]
+    assert micro["support"] == sum(len(ex.entities) for ex in data.examples)
+    assert 0.3 < micro["f1"] <= 1.0
+    assert all(0.0 <= m["precision"] <= 1.0 for m in report["per_entity"].values())
+
+
+def test_entity_report_counts_exact_spans_once():
+    from formc.nlu.entity_eval import entity_report
+
+    gold = [{("city.departure", 5, 11)}, {("cuisine", 0, 4)}]
+    found = [{("city.departure", 5, 11), ("city", 15, 20)}, {("cuisine", 0, 5)}]
+    rep = entity_report(gold, found)
+    assert rep["micro"] == {"precision": round(1 / 3, 4), "recall": 0.5, "f1": 0.4, "support": 2}
+    assert rep["per_entity"]["cuisine"]["f1"] == 0.0
