@@ -10,7 +10,8 @@ step, and at run time the most specific key that some story agrees with wins:
      loop, ignored),
   4. after a bot action nothing matched: wait for the user (action_listen), as TED would.
 Where stories disagree under one key, the action most of their turns take wins; a tie goes to
-the story read first (file order). The confidence falls with each level and the prediction
+the story read first (file order). A guess backed by one turn never repeats the action that just
+ran (a form that has just completed is not asked again). The confidence falls with each level and the prediction
 only counts above the core fallback threshold, as TED's would against RulePolicy's fallback.
 Only built when config.yml names TEDPolicy.
 """
@@ -91,7 +92,9 @@ class StoryBackoff:
         for level, shape in ((EXACT, lambda s: s), (REDUCED, reduced)):
             for h in range(longest, 0, -1):
                 found = table.get((level, tuple(shape(s) for s in states[-h:])))
-                if found:
+                # a guess from one turn never repeats the action that just ran (e.g. a form
+                # that has just completed): that needs a longer history to agree
+                if found and not (found[0] == last.prev_action and (level != EXACT or h == 1)):
                     return self._hit(found, level, h, threshold)
         if last.prev_action == LISTEN:
             found = table.get((INTENT, (intent_only(last),)))
