@@ -122,6 +122,21 @@ def test_chat_through_the_restaurant_form(server, tmp_path):
             assert replies == ["How many people will be dining? Please give a number, e.g. 4."]
             assert state() == "form:restaurant_form:num_people"
             assert '"indian"' in page.inner_text("#slots tr[data-slot=cuisine]")
+            # only what this turn changed is highlighted (cuisine, and the next requested slot)
+            changed = page.eval_on_selector_all("#slots tr.changed", "rows => rows.map(r => r.dataset.slot)")
+            assert "cuisine" in changed and "num_people" not in changed and "outdoor_seating" not in changed
+            # zoomed in, the current state sits in the middle of the panel
+            page.click("#zoom")
+            offset = page.evaluate("""() => {
+                const n = document.querySelector('#graph .node.current').getBoundingClientRect();
+                const b = document.querySelector('#graph').getBoundingClientRect();
+                return [Math.abs(n.left + n.width / 2 - (b.left + b.width / 2)),
+                        Math.abs(n.top + n.height / 2 - (b.top + b.height / 2)),
+                        b.width, b.height]; }""")
+            scroll = page.evaluate("[document.querySelector('#graph').scrollWidth, document.querySelector('#graph').clientWidth]")
+            if scroll[0] > scroll[1] * 1.5:       # the drawing is wider than the panel
+                assert offset[0] < offset[2] / 4, offset
+            page.click("#zoom")
 
             replies = say("we are 6")
             assert replies[0].startswith("Would you like to sit outside on the terrace?")

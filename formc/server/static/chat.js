@@ -131,7 +131,9 @@
       const tr = document.createElement("tr");
       tr.dataset.slot = name;
       const value = slots[name];
-      if (JSON.stringify(value) !== JSON.stringify(lastSlots[name])) tr.className = "changed";
+      // highlight what this turn changed: a slot still at its initial null is not news
+      const before = name in lastSlots ? lastSlots[name] : null;
+      if (JSON.stringify(value ?? null) !== JSON.stringify(before ?? null)) tr.className = "changed";
       const a = document.createElement("td");
       a.textContent = name;
       const b = document.createElement("td");
@@ -199,7 +201,7 @@
       svg.getElementById("state_" + domId(stateId));
     if (node) {
       node.classList.add("current");
-      if (node.scrollIntoView) node.scrollIntoView({ block: "nearest", inline: "nearest" });
+      centre(node);
     }
     for (const domIdOfEdge of takenEdges(turn)) {
       const edge = svg.getElementById(domIdOfEdge);
@@ -275,7 +277,20 @@
       shown.setAttribute("viewBox", "0 0 " + shown.getAttribute("width") + " " + shown.getAttribute("height"));
     }
     box.classList.add("fit");
-    $("zoom").addEventListener("click", () => box.classList.toggle("fit"));
+    $("zoom").addEventListener("click", () => {
+      box.classList.toggle("fit");
+      centre(box.querySelector(".node.current"));
+    });
+  }
+
+  // Zoomed in (natural size), keep the current state in the middle of the panel.
+  function centre(node) {
+    const box = $("graph");
+    if (!node || box.classList.contains("fit")) return;
+    const n = node.getBoundingClientRect();
+    const b = box.getBoundingClientRect();
+    box.scrollLeft += n.left + n.width / 2 - (b.left + b.width / 2);
+    box.scrollTop += n.top + n.height / 2 - (b.top + b.height / 2);
   }
 
   // A simple layered layout: breadth-first layers from the initial state, one column per layer.
