@@ -7,7 +7,7 @@
   const token = params.get("token");
   let sender = params.get("sender") || newSender();
   let graph = null;          // /chat/graph.json
-  let lastSlots = {};
+  let lastSlots = null;   // the slots shown before this turn (null: nothing shown yet)
   const $ = (id) => document.getElementById(id);
   const SVGNS = "http://www.w3.org/2000/svg";
 
@@ -131,9 +131,9 @@
       const tr = document.createElement("tr");
       tr.dataset.slot = name;
       const value = slots[name];
-      // highlight what this turn changed: a slot still at its initial null is not news
-      const before = name in lastSlots ? lastSlots[name] : null;
-      if (JSON.stringify(value ?? null) !== JSON.stringify(before ?? null)) tr.className = "changed";
+      // highlight what this turn changed; the first view shows initial values, not news
+      const before = lastSlots && name in lastSlots ? lastSlots[name] : null;
+      if (lastSlots && JSON.stringify(value ?? null) !== JSON.stringify(before ?? null)) tr.className = "changed";
       const a = document.createElement("td");
       a.textContent = name;
       const b = document.createElement("td");
@@ -381,7 +381,7 @@
   });
   $("reset").addEventListener("click", () => {
     sender = newSender();
-    lastSlots = {};
+    lastSlots = null;
     $("messages").textContent = "";
     $("slots").querySelector("tbody").textContent = "";
     highlight(null, null);
