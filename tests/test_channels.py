@@ -242,6 +242,11 @@ def test_reminders_are_pushed_through_the_users_channel(reminder_bot, tmp_path):
         got = asyncio.run(socket_turns(server.base, ["remind me later"], session_id="sio-rem",
                                        settle=4.0))
         assert [m["text"] for m in got["per_turn"][0]] == ["I will ping you.", "ping!"]
+        metrics = http("GET", server.url("/metrics"))[2]
+        assert 'formc_action_server_calls_total{outcome="ok"} 2.0' in metrics
+        assert 'formc_messages_total{channel="socketio"} 1.0' in metrics
+        assert 'formc_messages_total{channel="callback"} 1.0' in metrics
+        assert 'formc_turns_total{kind="reminder",outcome="ok"} 2.0' in metrics
     finally:
         server.stop()
         receiver.close()

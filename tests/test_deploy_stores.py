@@ -172,6 +172,10 @@ def test_postgres_going_away_mid_load_gives_503_and_recovers(fsm, postgres_serve
                                       lambda: postgres_server.start(postgres_server.port), "pg")
         _assert_survived(server, result)
         assert "PostgreSQL store 127.0.0.1" in server.output()
+        metrics = http("GET", server.url("/metrics"))[2]
+        failed = result["statuses"].count(503)
+        assert f'formc_turns_total{{kind="message",outcome="store_error"}} {failed}.0' in metrics
+        assert f"formc_store_errors_total {failed}.0" in metrics
     finally:
         server.stop()
 
