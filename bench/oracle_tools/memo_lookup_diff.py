@@ -117,6 +117,8 @@ def rasa_dump(bot_dir: str, log_path: str) -> dict:
                         "--out", models, *extra], cwd=bot_dir, env=env, check=True,
                        stdout=log, stderr=subprocess.STDOUT, timeout=1800)
     out: dict = {"lookup": None, "rule_only_data": None}
+    if not os.path.exists(os.path.join(models, "x.tar.gz")):   # Rasa found nothing to train
+        return out
     with tarfile.open(os.path.join(models, "x.tar.gz")) as tar:
         for member in tar.getmembers():
             name = os.path.basename(member.name)
@@ -140,6 +142,11 @@ def formc_dump(bot_dir: str) -> dict:
     from formc.api import compile_project
     from formc.dialogue.stories import _key_text
     machine, diagnostics = compile_project(bot_dir)
+    if machine is None:     # a check formc adds (e.g. F612) stops the compile: build as `formc test`
+        from formc.api import build_machine
+        from formc.reader import read_project
+        project, _found = read_project(bot_dir)
+        machine = build_machine(project)[0] if project is not None else None
     if machine is None:
         raise RuntimeError("formc compile failed: " + "; ".join(
             d.render() for d in diagnostics if d.is_error)[:1500])
