@@ -117,6 +117,12 @@ def rasa_dump(bot_dir: str, log_path: str) -> dict:
                         "--out", models, *extra], cwd=bot_dir, env=env, check=True,
                        stdout=log, stderr=subprocess.STDOUT, timeout=1800)
     out: dict = {"lookup": None, "rule_only_data": None}
+    if not os.path.exists(os.path.join(models, "x.tar.gz")):
+        # end-to-end stories (user texts, bot texts): Rasa trains them only with the NLU
+        with open(log_path, "a") as log:
+            subprocess.run([os.path.join(RASA_VENV, "bin", "rasa"), "train", "--fixed-model-name", "x",
+                            "--out", models, *extra], cwd=bot_dir, env=env, check=True,
+                           stdout=log, stderr=subprocess.STDOUT, timeout=1800)
     if not os.path.exists(os.path.join(models, "x.tar.gz")):   # Rasa found nothing to train
         return out
     with tarfile.open(os.path.join(models, "x.tar.gz")) as tar:
