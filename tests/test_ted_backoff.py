@@ -105,6 +105,8 @@ def _turns(machine, intents: list) -> list:
                 "intent": {"name": intent, "confidence": 1.0}, "entities": [], "text": intent})
             session = result.session
             out.append([(t.get("action"), t.get("policy"), t.get("why")) for t in result.trace if t.get("action")])
+        if agent.action_client is not None:     # bots with an action endpoint open a session
+            await agent.action_client.close()
         return out
     return asyncio.run(run())
 
