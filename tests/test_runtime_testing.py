@@ -82,6 +82,7 @@ stories:
     out = io.StringIO()
     assert run_tests(bot, (str(story),), out=out) == 1
     lines = out.getvalue().strip().splitlines()
-    assert lines[-4].startswith("  - action: utter_greet   # predicted: action_listen")
-    assert lines[-3].startswith("  - action: action_listen   # predicted: ")
-    assert lines[-2] == "actions: 1/3 predicted correctly (0.333)"
+    assert lines[-3].startswith("  - action: utter_greet   # predicted: action_listen")
+    # three actions counted: the closing action_listen after the second utter_greet is checked
+    # too (formbot names TEDPolicy: the story back-off predicts that listen, as TED does)
+    assert lines[-2] == "actions: 2/3 predicted correctly (0.667)"
