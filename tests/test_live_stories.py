@@ -36,7 +36,7 @@ CORPUS_EXPECTED = {
         "Happy path": ELIDED, "unhappy path": ELIDED,
         "Happy path with message providing requested value":
             "'afghan' as a cuisine entity needs DIET (no lookup/regex), so the form rejects"}),
-    "financial-demo": (13, {
+    "financial-demo": (14, {
         **{name: ELIDED for name in (
             "pay credit card happy path", "transfer money happy path w/o recipient",
             "check earnings happy path", "search transactions happy path",
@@ -65,8 +65,8 @@ CORPUS_EXPECTED = {
             "search transactions + switch to transfer money, affirm + switch back, affirm",
             "search transactions + switch to pay credit card, affirm + switch back, affirm",
             "transfer money+ switch to search transactions, affirm + switch back, affirm")},
+        # "from Rasa X 56efe3eaf7c0456db86a6669421f885c" passes through the story back-off
         **{name: TED for name in (
-            "from Rasa X 56efe3eaf7c0456db86a6669421f885c (if intent were right)",
             "Show bank account balance + ok + transfer money",
             "Show bank account balance + ok + show recipients + ok + show transfer charge + ok + transfer money",
             "Show bank account balance + ok + pay credit card")},
@@ -105,9 +105,10 @@ def test_corpus_stories_live(bot, urls):
 
 def test_financial_demo_replay_switch_back():
     """Replay mode: the 12 switch-back stories need the slot sub-state in user-less rule states
-    (`previous_form_name: null` condition); the 4 left need TED."""
+    (`previous_form_name: null` condition); the 4 that need TED pass through the story back-off
+    (formc's stand-in for TEDPolicy, which financial-demo's config names)."""
     text = run_tests(os.path.join(CORPUS, "financial-demo")).text()
-    assert text.strip().splitlines()[-1] == "44 passed, 4 failed", text
+    assert text.strip().splitlines()[-1] == "48 passed, 0 failed", text
 
 
 # ------------------------------------------------------------------ our own live stories
