@@ -146,7 +146,6 @@ def _plain(key: str) -> str:
 # --------------------------------------------------------------------------- formc side
 def formc_dump(bot_dir: str) -> dict:
     from formc.api import compile_project
-    from formc.dialogue.stories import _key_text
     machine, diagnostics = compile_project(bot_dir)
     if machine is None:     # a check formc adds (e.g. F612) stops the compile: build as `formc test`
         from formc.api import build_machine
@@ -161,12 +160,28 @@ def formc_dump(bot_dir: str) -> dict:
         return {"lookup": {}, "rule_only_data": None}
     lookup = {}
     paths: dict = {}
+    texts = set(getattr(machine.domain, "e2e_actions", ()))
     for i, (parent, state, action, _story, _span, _tid) in enumerate(memo.nodes):
         paths[i] = paths.get(parent, ()) + (memo.states[state],)
         if action is not None:
-            lookup[_key_text(paths[i])] = action
+            lookup[_rasa_key(paths[i], memo.initial_slots, texts)] = action
     return {"lookup": lookup, "rule_only_data": {"rule_only_slots": list(memo.rule_only_slots),
                                                  "rule_only_loops": list(memo.rule_only_loops)}}
+
+
+def _rasa_key(states: tuple, initial_slots: tuple, texts: set) -> str:
+    """formc's key written as Rasa writes it. Two differences of notation only (formc leaves
+    them out on both sides, compile time and run time, so matching is the same): Rasa's first
+    state holds the slots' initial values, and a bot text is `action_text`, not a name."""
+    out = []
+    for n, state in enumerate(states):
+        d = state.as_rasa()
+        if n == 0 and state.prev_action is None and initial_slots:
+            d["slots"] = {k: (v if isinstance(v, str) else list(v)) for k, v in initial_slots}
+        if state.prev_action in texts:
+            d["prev_action"] = {"action_text": state.prev_action}
+        out.append(d)
+    return json.dumps(out, sort_keys=True).replace('"', "")
 
 
 # ------------------------------------------------------------------------------ compare
