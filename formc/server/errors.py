@@ -10,6 +10,8 @@ import re
 from typing import Any, Optional
 
 from ..model import RASA_VERSION
+# the one event schema, shared with the action-server client (re-exported for the routes)
+from ..runtime.event_schema import event_problem, json_problem, json_type  # noqa: F401
 MIN_COMPATIBLE_VERSION = "3.5.0"
 
 
@@ -40,25 +42,11 @@ _TYPE_NAMES = {str: "a string", dict: "an object", list: "a list", bool: "true o
                int: "an integer", float: "a number"}
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
-
-
 def parse_json_object(body: bytes, example: str) -> dict:
     """The request body as a JSON object, or an ApiError saying exactly what is wrong."""
     value = parse_json_value(body, example)
     if not isinstance(value, dict):
-        raise bad_request(f"The request body is {_json_type(value)}; expected a JSON object "
+        raise bad_request(f"The request body is {json_type(value)}; expected a JSON object "
                           f"like {example}.")
     return value
 
@@ -82,7 +70,6 @@ def parse_json_value(body: bytes, example: str) -> Any:
                           + (f" at line {e.lineno} column {e.colno}" if pos is not None else "")
                           + f". Expected JSON like {example}.") from None
     if _may_be_hostile(body):
-        from ..runtime.event_schema import json_problem
         problem = json_problem(value)
         if problem:
             raise bad_request(f"The request body {problem}.")
@@ -98,12 +85,6 @@ def _may_be_hostile(body: bytes) -> bool:
     return (body.count(b"[") + body.count(b"{") > 64) or _SURROGATE.search(body) is not None
 
 
-def event_problem(event: Any) -> Optional[str]:
-    """What makes a posted event invalid (the one event schema, runtime/event_schema.py), or None."""
-    from ..runtime.event_schema import event_problem as problem
-    return problem(event)
-
-
 def field(body: dict, name: str, kinds: tuple, required: bool = False, default: Any = None,
           nullable: bool = True) -> Any:
     """One field of a JSON object, type-checked (bool is never accepted as a number)."""
@@ -116,7 +97,7 @@ def field(body: dict, name: str, kinds: tuple, required: bool = False, default: 
     ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
     if not ok:
         wanted = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
-        raise bad_request(f"The field '{name}' is {_json_type(value)}; expected {wanted}.",
+        raise bad_request(f"The field '{name}' is {json_type(value)}; expected {wanted}.",
                           field=name)
     check = _FIELD_CHECKS.get(name)
     if check is not None and value is not None:
@@ -138,8 +119,7 @@ def _text_cap(name: str, value: Any) -> None:
 
 def _parse_data_problem(name: str, value: Any) -> None:
     """A client's parse_data is used as the user event's parse_data: the same schema."""
-    from ..runtime.event_schema import event_problem as problem
-    found = problem({"event": "user", "parse_data": value})
+    found = event_problem({"event": "user", "parse_data": value})
     if found:
         raise bad_request(f"The field '{name}' is not usable parse data: the user event it makes "
                           f"{found}.", field=name)
