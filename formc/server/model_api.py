@@ -15,7 +15,7 @@ from typing import Any, Optional
 from sanic import Blueprint, response
 
 from .. import __version__
-from ..api import load
+from ..artifact import load_machine as read_fsm
 from ..errors import FormcError
 from ..model import RASA_VERSION
 from .errors import MIN_COMPATIBLE_VERSION, ApiError, bad_request, field, parse_json_object
@@ -33,12 +33,21 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+def _load(path: str) -> Any:
+    """A .fsm file, or a bot directory compiled on the fly: the compiler (reader, NLU training,
+    scipy) is imported only then, so serving a .fsm starts fast and small."""
+    if os.path.isdir(path):
+        from ..api import load
+        return load(path)
+    return read_fsm(path)
+
+
 def load_machine(machine: Any) -> tuple[Any, str]:
     """A Machine as given, or one loaded from a .fsm path / compiled from a bot directory."""
     if not isinstance(machine, (str, os.PathLike)):
         return machine, getattr(machine, "name", "<machine>")
     path = os.fspath(machine)
-    return load(path), path
+    return _load(path), path
 
 
 MAX_MODEL_BYTES = int(os.environ.get("FORMC_MAX_MODEL_BYTES", 512 * 1024 * 1024))
@@ -91,7 +100,7 @@ def build_bot(path: str, endpoints: Optional[str], model_dir: Optional[str] = No
     from ..artifact import artifact_digest, loads_machine
     real = model_path(path, model_dir)
     if os.path.isdir(real):
-        machine = load(real)
+        machine = _load(real)
     else:
         data = _read_model(real)
         state = artifact_digest(data)
