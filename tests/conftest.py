@@ -20,7 +20,7 @@ def redis_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def postgres_server(tmp_path_factory):
     """A real PostgreSQL (initdb into a temp dir, a free loopback port), one per test module."""
-    from postgres_support import NO_POSTGRES, PG_BIN, PostgresServer
+    from support.postgres_support import NO_POSTGRES, PG_BIN, PostgresServer
     if not PG_BIN:
         pytest.skip(NO_POSTGRES)
     server = PostgresServer(str(tmp_path_factory.mktemp("pg")))

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from channels_support import Raw, Receiver, restaurant_fsm, socket_turns, write
+from support.channels_support import Raw, Receiver, restaurant_fsm, socket_turns, write
 from formc.errors import FormcError
 from formc.reader.deploy import read_credentials
 from formc.server.channels.socketio import socket_messages

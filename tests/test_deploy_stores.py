@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from channels_support import restaurant_fsm, write
+from support.channels_support import restaurant_fsm, write
 from support.serve_helpers import REDIS_SERVER, FormcServer, free_port, http
 
 REDIS_DOWN = "redis-server is not on PATH"

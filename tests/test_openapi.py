@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from jsonschema import Draft202012Validator
 
-from channels_support import Receiver, restaurant_fsm, write
+from support.channels_support import Receiver, restaurant_fsm, write
 from support.serve_helpers import FormcServer, http
 
 TOKEN = "t0k"

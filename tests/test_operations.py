@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from channels_support import RESTAURANT, restaurant_fsm, write
+from support.channels_support import RESTAURANT, restaurant_fsm, write
 from support.serve_helpers import FormcServer, free_port, http
 
 ASK_CUISINE = "What kind of food would you like?"

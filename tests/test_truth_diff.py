@@ -11,7 +11,7 @@ from formc.api import compile_project
 from formc.cli import main
 from formc.views.diff import changed_part
 
-from truth_support import starter_bot
+from support.truth_support import starter_bot
 
 EDITS = {
     "domain.yml": [("we will call you at {phone_number}.", "we will ring you at {phone_number} today.")],

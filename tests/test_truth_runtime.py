@@ -12,7 +12,7 @@ from formc.api import load
 from formc.runtime.agent import Agent
 from support.action_server import start_action_server
 
-from truth_support import starter_bot
+from support.truth_support import starter_bot
 
 
 @pytest.fixture(scope="module")

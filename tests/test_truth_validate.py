@@ -12,7 +12,7 @@ from formc.api import compile_project, validate_project
 from formc.cli import _Progress, main
 from formc.diagnostics import render_text
 
-from truth_support import by_code, starter_bot
+from support.truth_support import by_code, starter_bot
 
 def _read(bot: str, name: str) -> str:
     with open(os.path.join(bot, name), encoding="utf-8") as handle:

@@ -18,7 +18,7 @@ from formc.testing.replay import run_tests
 from formc.views.dot import graph_dot
 from formc.views.text import format_machine
 
-from truth_support import starter_bot
+from support.truth_support import starter_bot
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -14,7 +14,7 @@ from formc.cli import main
 from formc.shell import run_shell
 from formc.testing.replay import run_tests
 
-from truth_support import starter_bot
+from support.truth_support import starter_bot
 
 
 def test_init_writes_a_bot_that_validates_clean_and_passes_its_tests(tmp_path, capsys):

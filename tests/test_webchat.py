@@ -12,7 +12,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from channels_support import restaurant_fsm, write
+from support.channels_support import restaurant_fsm, write
 from support.serve_helpers import FormcServer
 from support.shared_paths import ROOT
 
