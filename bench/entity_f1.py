@@ -7,7 +7,7 @@ Folds are formc's (`formc.nlu.evaluate.cv_splits`, stratified per intent, seed 0
 each fold with the bot's own config.yml (a DIETClassifier there means formc's CRF stand-in) and
 parses the held-out texts; the metric (`formc.nlu.entity_eval`: exact label+start+end, label =
 type[.role][.group], micro-averaged) counts the entities of the CRF / DIET extractors only.
-With --rasa crf / diet (and RASA_VENV, default /work/rasa-venv, present) real Rasa trains the
+With --rasa crf / diet (and RASA_VENV, default ~/rasa-venv, as the baseline's install.sh, present) real Rasa trains the
 same folds: "CRF" = WhitespaceTokenizer (JiebaTokenizer for Chinese), RegexFeaturizer (when
 the bot has one), CountVectorsFeaturizer (char_wb 1-4), CRFEntityExtractor at its defaults,
 EntitySynonymMapper; "DIET" = the bot's own pipeline minus what cannot run offline or is not
@@ -42,7 +42,7 @@ from formc.nlu.compile import compile_nlu  # noqa: E402
 from formc.nlu.entity_eval import entity_report, spans  # noqa: E402
 from formc.nlu.evaluate import cv_splits  # noqa: E402
 
-RASA_VENV = os.environ.get("RASA_VENV", "/work/rasa-venv")
+RASA_VENV = os.environ.get("RASA_VENV") or os.path.expanduser("~/rasa-venv")
 BOTS = ["formbot", "rules", "rasa-demo", "financial-demo", "carbon-bot", "helpdesk-assistant",
         "knowledgebasebot", "medicare-masterclass-md", "rasa-ch-faq"]
 TRAINED = {"CRFEntityExtractor", "DIETClassifier"}

@@ -2,7 +2,7 @@
 `rasa test core` with the bot's own config (TED included), on every corpus bot that names TED.
 
   bench/ted_backoff.py [BOT ...] [--cap-epochs N] [--cache DIR] [--no-rasa]
-Rasa's side (Rasa 3.6.21 in $RASA_VENV, default /work/rasa-venv): the corpus bot is copied to a
+Rasa's side (Rasa 3.6.21 in $RASA_VENV, default ~/rasa-venv, as the baseline's install.sh): the corpus bot is copied to a
 scratch folder (2.x domains migrated with `rasa data migrate`), trained with `rasa train core`
 and its own config (TEDPolicy epochs capped at N with --cap-epochs; the table says so), then
 `rasa test core --stories <the bot's test folder> --successes` and the stories in
@@ -26,7 +26,7 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("FORMC_SHARED") or os.path.join(os.path.dirname(ROOT), "shared")
 CORPUS = os.path.join(SHARED, "corpus")
-RASA_VENV = os.environ.get("RASA_VENV", "/work/rasa-venv")
+RASA_VENV = os.environ.get("RASA_VENV") or os.path.expanduser("~/rasa-venv")
 TEST_DIRS = ("tests", "test_stories")
 
 

@@ -6,7 +6,7 @@ assembled as tests/test_oracle_conformance.py does) or a bot folder. `--all`: ev
 every oracle bot. Rasa's side: the bot is copied to a scratch folder (2.x domains migrated with
 `rasa data migrate`), its policies kept except the neural ones (TEDPolicy, UnexpecTEDIntentPolicy:
 they do not change the memo lookup nor RulePolicy's rule-only data), trained with `rasa train
-core` (Rasa 3.6.21 in $RASA_VENV, default /work/rasa-venv), and the model's
+core` (Rasa 3.6.21 in $RASA_VENV, default ~/rasa-venv, as the baseline's install.sh), and the model's
 `memorized_turns.json` (MemoizationPolicy's `lookup`, decompressed) and `rule_only_data.json`
 (RulePolicy) are read back; the dump is cached in --cache (default /tmp/memo-lookup-cache) by the
 sources' digest. formc's side: the compiled StoryMemo's trie written as Rasa's feature keys.
@@ -35,7 +35,7 @@ sys.path.insert(0, ROOT)
 SHARED = os.environ.get("FORMC_SHARED") or os.path.join(os.path.dirname(ROOT), "shared")
 CORPUS = os.path.join(SHARED, "corpus")
 ORACLES = os.path.join(ROOT, "tests", "oracles")
-RASA_VENV = os.environ.get("RASA_VENV", "/work/rasa-venv")
+RASA_VENV = os.environ.get("RASA_VENV") or os.path.expanduser("~/rasa-venv")
 NEURAL = {"TEDPolicy", "UnexpecTEDIntentPolicy"}
 SKIP = {"medicare-masterclass-md": "a Rasa 1.x project (MappingPolicy, FormPolicy): Rasa 3.6 cannot train it",
         "rasa-ch-faq": "its config names a custom policy module (compoments.polices...) the corpus copy lacks"}
