@@ -111,7 +111,7 @@ class StoryBackoff:
         """`formc inspect`: the levels' sizes, then what a user message alone leads to (the
         least specific level, where the back-off ends up when nothing closer agrees)."""
         count = {lv: sum(1 for e in self.entries if e[0] == lv) for lv in (EXACT, REDUCED, INTENT)}
-        lines = [f"story back-off (stands in for TEDPolicy; used where rules and stories are silent):",
+        lines = ["story back-off (stands in for TEDPolicy; used where rules and stories are silent):",
                  f"  {count[EXACT]} keys on the last 1-{self.history} turns, {count[REDUCED]} with "
                  f"slots and entities ignored, {count[INTENT]} on the user's intent alone; after a "
                  "bot action nothing matches: wait for the user"]

@@ -143,7 +143,6 @@ def compile_extractor(regexes: list[tuple[str, str]], lookups: list[tuple[str, l
                       normalize: str = "nfkc", match: str = "rasa") -> dict:
     """Pattern tables for Extractor; only names that are annotated entities are kept (§4.2)."""
     patterns: list[dict] = []
-    tables: list[list[str]] = []
     if use_regexes:
         for name, pattern in regexes:
             if name in entity_names:

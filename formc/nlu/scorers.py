@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import math
 import re
-from collections import Counter
 from typing import Any, Optional
 
 import numpy as np

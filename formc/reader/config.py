@@ -8,7 +8,7 @@ from typing import Any
 from .. import model
 from ..errors import Reporter, Span
 from ..nlu.tokenize import CJK_MODES, cjk_mode
-from .common import as_bool, as_number, describe, expect_list, expect_map, plain
+from .common import as_bool, as_number, describe, expect_map, plain
 
 CJK_LANGUAGES = ("zh", "ja", "ko", "th")
 # components whose whole option map the NLU compiler reads (model.NluConfig.components)

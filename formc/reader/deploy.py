@@ -7,7 +7,6 @@ support, F804 a store or model-server option of the wrong kind, F805 (warning) e
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 from urllib.parse import quote
