@@ -7,7 +7,7 @@ from __future__ import annotations
 from sanic import Blueprint
 
 from .channels import external_output
-from .errors import ApiError, bad_request, event_problem, field, parse_json_object, parse_json_value
+from .errors import ApiError, bad_request, field, parse_json_object, parse_posted_events
 from .http import checked_id, include_events, json_response, route_methods
 from .history_routes import add_history_routes, tracker_answer
 
@@ -88,12 +88,7 @@ def conversation_api() -> Blueprint:
     async def append_events(request, conversation_id):
         conversation_id = checked_id(request, conversation_id, admin=True)
         events_mode = include_events(request)
-        posted = parse_json_value(request.body, '[{"event": "slot", "name": "x", "value": 1}]')
-        posted = posted if isinstance(posted, list) else [posted]
-        for i, ev in enumerate(posted):
-            problem = event_problem(ev)
-            if problem:
-                raise bad_request(f"Event {i} {problem}.", event=i)
+        posted = parse_posted_events(request.body, '[{"event": "slot", "name": "x", "value": 1}]')
 
         async def step(bot, session):
             return bot.agent.append_events(session, conversation_id, posted)

@@ -79,6 +79,26 @@ def parse_json_value(body: bytes, example: str) -> Any:
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
+def parse_user_message(body: bytes) -> tuple[dict, str, str]:
+    """A channel webhook's body {sender, message, ...} -> (body, sender id, message text)."""
+    data = parse_json_object(body, '{"sender": "user-1", "message": "hello"}')
+    sender = str(field(data, "sender", (str, int), default="default"))
+    if not sender:
+        raise bad_request("The field 'sender' is empty; give the conversation id.", field="sender")
+    return data, sender, field(data, "message", (str,), required=True)
+
+
+def parse_posted_events(body: bytes, example: str) -> list:
+    """A posted event or list of events, each checked against the one event schema."""
+    posted = parse_json_value(body, example)
+    posted = posted if isinstance(posted, list) else [posted]
+    for i, ev in enumerate(posted):
+        problem = event_problem(ev)
+        if problem:
+            raise bad_request(f"Event {i} {problem}.", event=i)
+    return posted
+
+
 def _may_be_hostile(body: bytes) -> bool:
     """Cheap test before walking the parsed body: escaped surrogates (a lone one cannot be
     stored or answered) or enough brackets to nest deeper than the stores recurse."""

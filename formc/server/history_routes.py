@@ -10,7 +10,7 @@ from sanic import response
 from ..runtime.history import execute, replaced, replayed, with_full_history
 from ..runtime.story_export import conversation_story
 from .channels import external_output
-from .errors import ApiError, bad_request, event_problem, field, parse_json_value, parse_json_object
+from .errors import ApiError, bad_request, field, parse_json_object, parse_posted_events
 from .http import checked_id, guard, include_events, json_response, rest_messages
 from .turns import next_fire
 
@@ -119,12 +119,7 @@ def add_history_routes(bp, route) -> Any:
     async def replace_events(request, conversation_id):
         conversation_id = checked_id(request, conversation_id, admin=True)
         events_mode = include_events(request)
-        posted = parse_json_value(request.body, '[{"event": "action", "name": "action_listen"}]')
-        posted = posted if isinstance(posted, list) else [posted]
-        for i, ev in enumerate(posted):
-            problem = event_problem(ev)
-            if problem:
-                raise bad_request(f"Event {i} {problem}.", event=i)
+        posted = parse_posted_events(request.body, '[{"event": "action", "name": "action_listen"}]')
         conv = request.app.ctx.conversations
         session = replaced(conv.bot.agent, conversation_id, posted)
         async with conv.store.conversation(conversation_id) as stored:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sanic import Blueprint
 
-from .errors import bad_request, field, parse_json_object
+from .errors import field, parse_user_message
 from .http import json_response, rest_messages, route_methods
 
 
@@ -17,11 +17,7 @@ def rest_channel() -> Blueprint:
 
     @bp.route("/webhooks/rest/webhook", methods=route_methods("POST"), strict_slashes=False)
     async def webhook(request):
-        body = parse_json_object(request.body, '{"sender": "user-1", "message": "hello"}')
-        sender = str(field(body, "sender", (str, int), default="default"))
-        if not sender:
-            raise bad_request("The field 'sender' is empty; give the conversation id.", field="sender")
-        text = field(body, "message", (str,), required=True)
+        body, sender, text = parse_user_message(request.body)
         metadata = field(body, "metadata", (dict,))
         channel = field(body, "input_channel", (str,), default="rest") or "rest"
 

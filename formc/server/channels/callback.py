@@ -10,7 +10,7 @@ from typing import Any
 
 from sanic import Blueprint, Sanic, response
 
-from ..errors import bad_request, field, parse_json_object
+from ..errors import parse_user_message
 from ..http import json_response, rest_messages, route_methods
 
 log = logging.getLogger("formc.channels")
@@ -44,12 +44,7 @@ class CallbackChannel:
 
         @bp.route("/webhook", methods=route_methods("POST"), strict_slashes=False)
         async def webhook(request):
-            body = parse_json_object(request.body, '{"sender": "user-1", "message": "hello"}')
-            sender = str(field(body, "sender", (str, int), default="default"))
-            if not sender:
-                raise bad_request("The field 'sender' is empty; give the conversation id.",
-                                  field="sender")
-            text = field(body, "message", (str,), required=True)
+            _body, sender, text = parse_user_message(request.body)
 
             async def step(bot, session):
                 return await bot.agent.handle_message(session, sender, text.strip(),
