@@ -11,13 +11,16 @@ from .errors import Diagnostic, Span
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
-@lru_cache(maxsize=64)
-def _lines(path: str) -> tuple[str, ...]:
+def read_source_lines(path: str) -> tuple[str, ...]:
+    """A source file's lines as the readers see them (BOM dropped), () when unreadable."""
     try:
         with open(path, encoding="utf-8-sig", errors="replace") as handle:
             return tuple(handle.read().splitlines())
     except OSError:
         return ()
+
+
+_lines = lru_cache(maxsize=64)(read_source_lines)    # rendering shows many findings per file
 
 
 def source_line(diagnostic: Diagnostic) -> Optional[str]:

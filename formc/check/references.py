@@ -10,6 +10,7 @@ import re
 from typing import Optional
 
 from .. import model
+from ..diagnostics import read_source_lines
 from ..errors import Diagnostic, Reporter, Span, did_you_mean as _did_you_mean
 
 _PLACEHOLDER = re.compile(r"(?<!\{)\{([^{}\n]+)\}(?!\})")
@@ -166,21 +167,13 @@ def part_span(span: Optional[Span], key: str) -> Optional[Span]:
     return part(key) if part else None
 
 
-def _source_lines(path: str) -> tuple[str, ...]:
-    try:
-        with open(path, encoding="utf-8-sig", errors="replace") as handle:
-            return tuple(handle.read().splitlines())
-    except OSError:
-        return ()
-
-
 def _placeholder_span(span: Optional[Span], index: int, name: str) -> Optional[Span]:
     """The `{name}` inside the text of variation `index`: searched in the source from where the
     text starts (a quoted, plain or block scalar alike)."""
     start = part_span(span, str(index))
     if start is None or not start.line:
         return None
-    lines = _source_lines(start.file)
+    lines = read_source_lines(start.file)
     needle = "{" + name + "}"
     for number in range(start.line, min(start.line + 50, len(lines) + 1)):
         line = lines[number - 1]
