@@ -118,14 +118,17 @@ def run_rasa(kind: str, config: dict, splits: list, data, cache: str, bot: str) 
         json.dump(job, handle, ensure_ascii=False)
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", RASA_MAX_CACHE_SIZE="0", HOME=tmp)
     done = subprocess.run([os.path.join(RASA_VENV, "bin", "python"),
-                           os.path.join(HERE, "oracle_tools", "rasa_entity_worker.py"),
+                           os.path.join(HERE, "oracle_tools", "rasa_nlu_worker.py"),
                            os.path.join(tmp, "job.json"), out_path], cwd=tmp, env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if done.returncode:
         print(f"  rasa {kind} failed on {bot}: {done.stderr[-800:]}", file=sys.stderr)
         return []
     with open(out_path, encoding="utf-8") as handle:
-        return json.load(handle)
+        folds = [{"entities": [p["entities"] for p in fold["parses"]]} for fold in json.load(handle)]
+    with open(out_path, "w", encoding="utf-8") as handle:     # the cache keeps just the entities
+        json.dump(folds, handle, ensure_ascii=False)
+    return folds
 
 
 def formc_entities(data, config, domain, splits: list) -> list:

@@ -4,7 +4,7 @@ Runs under the Rasa venv's Python (3.10), never under formc's:
   $RASA_VENV/bin/python rasa_nlu_worker.py JOB.json OUT.json
 Each fold is trained with `rasa.model_training.train_nlu` (the function `rasa train nlu` calls) and
 loaded with `Agent.load`; every test text goes through `Agent.parse_message`. One process for all
-folds so Rasa's ~10 s import cost is paid once. Driven by rasa_cv_parity.py.
+folds so Rasa's ~10 s import cost is paid once. Driven by rasa_cv_parity.py and entity_f1.py.
 """
 import asyncio
 import json
@@ -32,12 +32,13 @@ def main() -> None:
         parses = asyncio.run(parse_all())
         results.append({"train_s": round(t_train, 2),
                         "parses": [{"intent": p.get("intent"),
-                                    "intent_ranking": p.get("intent_ranking") or []}
+                                    "intent_ranking": p.get("intent_ranking") or [],
+                                    "entities": p.get("entities") or []}
                                    for p in parses]})
         print(f"rasa fold trained in {t_train:.1f}s, {len(parses)} parses", file=sys.stderr,
               flush=True)
     with open(out_path, "w", encoding="utf-8") as f:
-        json.dump(results, f)
+        json.dump(results, f, ensure_ascii=False)
 
 
 if __name__ == "__main__":
