@@ -18,8 +18,7 @@ from ..model import RASA_VERSION
 from .engine import Engine
 from .types import ActionReply, ActionRequest, Ctx, TurnInput
 from .session import Session
-from . import events as event_codec
-from .tracker import UNSTAMPED, domain_dict, tracker_state
+from .tracker import domain_dict, tracker_state
 
 log = logging.getLogger("formc.runtime")
 
@@ -96,24 +95,7 @@ class Agent:
             return ActionReply(error=f"{type(exc).__name__}: {exc}")
         return ActionReply(events=list(body.get("events") or []), responses=list(body.get("responses") or []))
 
-    def _stamp_stored(self, session: Session, logged_before: int) -> None:
-        """Stamp the events this turn stored with the model that produced them (Rasa's
-        model_id/assistant_id metadata), so that after PUT /model the older events still name
-        the older model; the stamp added when a tracker is shown keeps these (own keys win)."""
-        stamp = self.engine.event_stamp
-        count = min(session.logged - logged_before, len(session.history))
-        if not stamp or count <= 0:
-            return
-        start = len(session.history) - count
-        for i in range(start, len(session.history)):
-            event = event_codec.decode(session.history[i])
-            if event.get(UNSTAMPED):
-                continue
-            event["metadata"] = {**stamp, **(event.get("metadata") or {})}
-            session.history[i] = event_codec.encode(event)
-
     async def _drive(self, session: Session, inp: TurnInput) -> TurnResult:
-        logged_before = session.logged
         gen = self.engine.turn(session, inp)
         try:
             req = next(gen)
@@ -124,12 +106,10 @@ class Agent:
                 req = gen.send(reply)
         except StopIteration as stop:
             out = stop.value
-        self._stamp_stored(session, logged_before)
         return TurnResult(session, out.messages, out.events, out.trace, out.transitions)
 
     def _drive_sync(self, session: Session, inp: TurnInput) -> TurnResult:
         """Drive a turn without I/O: custom actions are reported as failed (logged)."""
-        logged_before = session.logged
         gen = self.engine.turn(session, inp)
         try:
             req = next(gen)
@@ -138,7 +118,6 @@ class Agent:
                 req = gen.send(ActionReply(error="action server not available in this call"))
         except StopIteration as stop:
             out = stop.value
-        self._stamp_stored(session, logged_before)
         return TurnResult(session, out.messages, out.events, out.trace, out.transitions)
 
     # ------------------------------------------------------------------------- entry points

@@ -22,7 +22,7 @@ from . import events as E
 from .builtins import Builtins
 from .policies import story_prediction
 from .session import REWIND, LoopAnchor, Session
-from .tracker import event_stamp, user_message
+from .tracker import UNSTAMPED, event_stamp, user_message
 from .types import (LISTEN, SESSION_START, ActionReply, ActionRequest, Ctx, EngineContext, Prediction,
                     TurnInput, TurnOutput)
 
@@ -116,7 +116,11 @@ class Engine:
     def apply(self, s: Session, ev: dict, ctx: Optional[Ctx] = None) -> None:
         """Log one event and update the session exactly as Rasa's tracker would (§8.2, §8.3)."""
         kind = ev.get("event")
-        s.log_event(ev)
+        stamp = ctx.stamp if ctx is not None else None
+        if stamp and not ev.get(UNSTAMPED):    # the stored copy names its model (own keys win)
+            s.log_event({**ev, "metadata": {**stamp, **(ev.get("metadata") or {})}})
+        else:
+            s.log_event(ev)
         if ctx is not None:
             ctx.out.events.append(ev)
             if kind == "bot":
@@ -359,7 +363,7 @@ class Engine:
 
     # ------------------------------------------------------------------------------ turns
     def turn(self, s: Session, inp: TurnInput) -> Generator[ActionRequest, ActionReply, TurnOutput]:
-        ctx = Ctx(inp.now)
+        ctx = Ctx(inp.now, self.event_stamp)
         s.turns += 1
         started = self.clock()
         if inp.parse is None:

@@ -66,9 +66,12 @@ class TurnOutput:
 class Ctx:
     """Per-turn accumulator (events of this turn, bot messages, trace)."""
 
-    def __init__(self, now: float) -> None:
+    def __init__(self, now: float, stamp: Optional[dict] = None) -> None:
         self.now = now
         self.out = TurnOutput()
+        # metadata (model_id, assistant_id) stamped on the events a turn stores, so that after
+        # PUT /model the older events still name the model that produced them
+        self.stamp = stamp
 
     def ts(self) -> float:
         return self.now
