@@ -6,6 +6,9 @@ A turn is one transaction on one pooled connection:
          runs a turn of this sender; then the record, unless its revision is the one this
          process wrote last (base.RecordCache), and the kept log entries;
   end:   upsert the record, insert the turn's log row, trim, COMMIT (which releases the lock).
+The log rows hold every event (--keep-events all, the default) unless the operator chose a
+retention (N events or N days, applied every 32 turns, see _trim); a turn reads only its newest
+rows, the whole log is read only when asked (full_log: GET tracker, GET story).
 With synchronous_commit on (PostgreSQL's default) an answered turn is on disk. A process that
 dies mid-turn drops its connection, and PostgreSQL rolls the turn back and frees the lock.
 Driver and network failures surface as StoreError (the server answers 503 and recovers when the
@@ -195,12 +198,8 @@ class PostgresStore(ConversationStore):
         if pending.append:
             seq += 1
             row = _log_row(pending.append)
-            # base.trim_length: the operator's --keep-events (None: every event is kept)
-            trim = getattr(self, "trim_length", None)
-            limit = trim("events") if trim else max(self.keep.values())
-            if seq % _TRIM_EVERY == 0 and limit is not None:
-                await conn.execute(f"DELETE FROM {self.p}log WHERE sender_id=$1 AND seq<=$2",
-                                   sender_id, seq - max(limit, self.keep["trace"]))
+            if seq % _TRIM_EVERY == 0:
+                await self._trim(conn, sender_id, seq)
         # The turn's log row and the record in one statement (one round trip).
         await conn.execute(
             f"WITH logged AS (INSERT INTO {self.p}log(sender_id, seq, body) "
@@ -211,6 +210,28 @@ class PostgresStore(ConversationStore):
             "record=excluded.record, saved_at=excluded.saved_at, next_fire=excluded.next_fire, "
             "rev=excluded.rev, log_seq=excluded.log_seq",
             sender_id, encode(pending.record), time.time(), pending.next_fire, rev, seq, row)
+
+    async def _trim(self, conn: Any, sender_id: str, seq: int) -> None:
+        """Log retention (--keep-events), inside the turn's transaction: rows are kept whole
+        unless the operator chose a count (rows older than the newest N are dropped: each row
+        holds at least one event) or days (the oldest rows whose events are all older than
+        the cutoff are dropped, at most 64 rows a time), as the SQLite store does."""
+        limit, cutoff = self.trim_length("events"), self.cutoff()
+        if limit is not None:
+            await conn.execute(f"DELETE FROM {self.p}log WHERE sender_id=$1 AND seq<=$2",
+                               sender_id, seq - max(limit, self.keep["trace"]))
+        if cutoff is None:
+            return
+        last = None
+        for row in await conn.fetch(f"SELECT seq, body FROM {self.p}log WHERE sender_id=$1 "
+                                    "ORDER BY seq LIMIT 64", sender_id):
+            stamps = [e.get("timestamp") or cutoff for e in decode(row["body"]).get("events", ())]
+            if stamps and max(stamps) >= cutoff:
+                break
+            last = row["seq"]
+        if last is not None:
+            await conn.execute(f"DELETE FROM {self.p}log WHERE sender_id=$1 AND seq<=$2",
+                               sender_id, last)
 
     async def _read_logs(self, conn: Any, sender_id: str) -> dict[str, list]:
         """Newest rows first, until every stream has its `keep` entries."""
