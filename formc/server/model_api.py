@@ -97,6 +97,12 @@ def _read_model(real: str) -> bytes:
 def build_bot(path: str, endpoints: Optional[str], model_dir: Optional[str] = None) -> Bot:
     """Load (or compile) and check a model, ready to serve; runs in a worker thread. A .fsm
     must carry a matching artifact digest; the NLU is built and tried before it is served."""
+    real, machine = checked_machine(path, model_dir)
+    return Bot(machine, real, endpoints)
+
+
+def checked_machine(path: str, model_dir: Optional[str] = None) -> tuple[str, Any]:
+    """(real path, Machine) of a model file or bot directory, checked as build_bot says."""
     from ..artifact import artifact_digest, loads_machine
     real = model_path(path, model_dir)
     if os.path.isdir(real):
@@ -110,7 +116,7 @@ def build_bot(path: str, endpoints: Optional[str], model_dir: Optional[str] = No
                 if state == "mismatch" else "it has no artifact digest (not a machine file, "
                 "or one written before formc kept it); recompile it with `formc compile`."))
         machine = loads_machine(data, path)
-    return Bot(machine, real, endpoints)
+    return real, machine
 
 
 async def swap_model(app, path: str, by: str = "") -> Any:
@@ -192,6 +198,11 @@ def model_api() -> Blueprint:
              "at": time.time()}))
         return response.empty(status=204)
 
+    @route("/model/test/intents", "POST")
+    async def test_intents(request):
+        guard(request, admin=False)
+        return json_response(await _test_intents(request))
+
     @route("/domain", "GET")
     async def domain(request):
         guard(request, admin=False)
@@ -212,3 +223,28 @@ def _domain_response(request):
     if "json" in accept or "*/*" in accept:
         return json_response(data)
     raise ApiError(406, "NotAcceptable", "Accept application/json or application/x-yaml.")
+
+
+async def _test_intents(request) -> dict:
+    """POST /model/test/intents (model_test.py): the served model's NLU, or ?model=PATH's (a
+    .fsm or bot directory, checked and bounded as PUT /model's; loaded for this request only)."""
+    from .model_test import evaluate_request, read_examples
+    for option, why in (("cross_validation_folds", "run `formc nlu-eval --folds N` instead"),
+                        ("callback_url", "the report is the answer to this request")):
+        if request.args.get(option):
+            raise bad_request(f"?{option} is not supported by formc serve: {why}.",
+                              parameter=option, **{"in": "query"})
+    examples = read_examples(request.body, request.headers.get("content-type", ""))
+    machine = request.app.ctx.conversations.bot.machine
+    path = request.args.get("model")
+    if path:
+        if "\0" in path:
+            raise bad_request("model is not a usable path.", parameter="model")
+        try:
+            _real, machine = await asyncio.to_thread(checked_machine, path,
+                                                     getattr(request.app.ctx, "model_dir", None))
+        except ModelRefused as e:
+            raise bad_request(str(e), parameter="model") from None
+        except (FormcError, OSError, ValueError) as e:
+            raise bad_request(f"model {path!r} could not be loaded: {e}", parameter="model") from None
+    return await evaluate_request(machine.nlu, examples)
