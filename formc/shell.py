@@ -6,8 +6,9 @@ step is printed in the order it happened: the NLU result, then each action with 
 (rule + source span, form, fallback) and its timings, and the bot's messages right after the
 action that sent them. --record writes the conversation, after every turn, as a Rasa test story
 (`formc test BOT FILE` and `rasa test --stories FILE` both read it). --interactive asks after
-every turn whether the intent and the actions were right, as `rasa interactive` does, and writes
-the corrected conversation as a training story to the file given."""
+every turn whether the intent and the actions were right, as `rasa interactive` does: a corrected
+action runs in the live conversation and the bot goes on from it (formc.workflow.interactive);
+the corrected conversation is written as a training story to the file given."""
 
 from __future__ import annotations
 

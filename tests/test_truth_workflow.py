@@ -86,5 +86,8 @@ def test_interactive_corrections_are_written_as_a_story(tmp_path):
                  interactive=str(story))
     assert "bot> I am a bot, made with formc." in text          # the turn re-run as corrected
     steps = yaml.safe_load(story.read_text())["stories"][0]["steps"]
+    # the corrected action ran and the bot went on from it (no rule follows utter_iamabot
+    # after goodbye: the core fallback; tests/test_shell_interactive_live.py has the rest)
     assert steps == [{"intent": "bot_challenge"}, {"action": "utter_iamabot"},
-                     {"intent": "goodbye"}, {"action": "utter_iamabot"}]
+                     {"intent": "goodbye"}, {"action": "utter_iamabot"},
+                     {"action": "action_default_fallback"}]
