@@ -125,6 +125,11 @@ def _paths(channels: dict) -> dict:
         "/domain": {"get": _op("The domain", _json(OBJ), (401, 406), [TOKEN])},
         "/model/parse": {"post": _op("NLU parse of a text", _json(_ref("Parse")), (400, 401, 413),
                                      [TOKEN], _body(["text"], text=STR, message_id=STR))},
+        "/model/test/intents": {"post": {**_op(
+            "NLU evaluation of labelled examples (Rasa's intent/entity/response report)",
+            _json(OBJ), (400, 401, 409, 413), [TOKEN, {"name": "model", "in": "query", "schema": STR}]),
+            "requestBody": {"required": True, "content": {"application/x-yaml": {"schema": STR},
+                                                          "application/json": {"schema": OBJ}}}}},
         "/model": {"put": _op("Serve another model", _text("text/plain", "loaded"),
                               (400, 401, 403, 404, 409, 500), [TOKEN],
                               _body([], model_file=STR, model_server=OBJ, remote_storage=STR)),
