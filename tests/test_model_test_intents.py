@@ -22,16 +22,21 @@ ERROR_KEYS = {"version", "status", "message", "reason", "details", "help", "code
 CONFIDENCE_TOLERANCE = 5e-5
 
 
+BOTS = {"crf1": os.path.join(ROOT, "tests", "oracles", "crf1", "bot"),
+        "restaurant": os.path.join(ROOT, "tests", "oracles", "restaurant", "bot"),
+        "restaurant_selector": os.path.join(ROOT, "examples", "restaurant")}
+
+
 def _compile(bot: str, out: str) -> str:
-    subprocess.run([PYTHON, "-m", "formc", "compile", os.path.join(ROOT, "tests", "oracles", bot, "bot"),
-                    "-o", out], check=True, capture_output=True, cwd=ROOT)
+    subprocess.run([PYTHON, "-m", "formc", "compile", BOTS[bot], "-o", out], check=True,
+                   capture_output=True, cwd=ROOT)
     return out
 
 
 @pytest.fixture(scope="module")
 def fsms(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ti")
-    return {bot: _compile(bot, str(tmp / f"{bot}.fsm")) for bot in ("crf1", "restaurant")}
+    return {bot: _compile(bot, str(tmp / f"{bot}.fsm")) for bot in BOTS}
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +85,10 @@ def _comparable(body: dict) -> dict:
     """Entity errors list the parse's entities as each NLU reports them: keep the fields Rasa's
     and formc's parses both give (formc's entity dicts are compared in test_nlu_crf_oracle)."""
     body = json.loads(json.dumps(body))
+    # Rasa's ResponseSelector is a trained network (its confidences here are all 1.0), formc's a
+    # stand-in: the chosen responses are compared, their confidences are not
+    for row in (body.get("response_selection_evaluation") or {}).get("predictions", []):
+        row["confidence"] = "(selector's own)" if row["intent_response_key_prediction"] else 0.0
     for result in (body.get("entity_evaluation") or {}).values():
         for error in result["errors"]:
             error["predicted_entities"] = [
@@ -158,3 +167,15 @@ def test_model_query_evaluates_another_model(servers, fsms, recorded):
     # the served model is unchanged
     status, _h, got = post(servers["crf1"], requests()[0][3])
     assert status == 200 and "CRFEntityExtractor" in got["entity_evaluation"]
+
+
+def test_evaluation_time_is_bounded(fsms, tmp_path):
+    server = FormcServer(fsms["crf1"], "--auth-token", "T", cwd=str(tmp_path),
+                         env={"FORMC_TEST_SECONDS": "0"})
+    try:
+        status, _h, got = post(server, requests()[0][3])
+        assert status == 413 and "FORMC_TEST_SECONDS" in got["message"]
+        status, _h, got = http("POST", f"{server.base}/model/parse?token=T", {"text": "hello"})
+        assert status == 200 and got["intent"]["name"] == "greet"     # still serving
+    finally:
+        server.stop()

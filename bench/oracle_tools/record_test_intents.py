@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 
@@ -45,7 +46,21 @@ def requests() -> list:
         ("crf1_empty_body", "crf1", YAML, b""),
         ("crf1_bad_yaml", "crf1", YAML, b"nlu: [\n  - intent: greet\n"),
         ("restaurant_yaml", "restaurant", YAML, _file("restaurant.yml")),
+        # examples/restaurant itself: its config has a ResponseSelector for faq/*
+        ("restaurant_selector_yaml", "restaurant_selector", YAML, _file("restaurant.yml")),
     ]
+
+
+#: bots that are not oracle bots: name -> their folder (served through FORMC_ORACLE_WORK)
+OTHER_BOTS = {"restaurant_selector": os.path.join(ORACLES, "..", "..", "examples", "restaurant")}
+
+
+def _other_bots() -> str:
+    work = tempfile.mkdtemp(prefix="formc-test-intents-")
+    for name, folder in OTHER_BOTS.items():
+        os.makedirs(os.path.join(work, name))
+        os.symlink(os.path.abspath(folder), os.path.join(work, name, "bot"))
+    return work
 
 
 def post(base: str, body: bytes, content_type: str) -> dict:
@@ -67,6 +82,7 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=5108)
     args = ap.parse_args()
     out = {}
+    os.environ["FORMC_ORACLE_WORK"] = _other_bots()
     for bot in dict.fromkeys(bot for _n, bot, _t, _b in requests()):
         with rasa_server(bot, args.port, args.port + 50) as (base, _status):
             for name, of, content_type, body in requests():
