@@ -98,15 +98,19 @@ def tree_cpu_s(pid: int) -> float:
 
 
 class Sender:
-    """One keep-alive connection replaying SCRIPT with fresh sender ids."""
+    """One keep-alive connection replaying SCRIPT with fresh sender ids; `port` may be a tuple of
+    ports (one connection to each, the sender's messages alternating between them)."""
 
-    def __init__(self, port: int, idx: int, latencies: list, errors: list,
-                 interval: float = 0.0, offset: float = 0.0) -> None:
+    def __init__(self, port: int | tuple, idx: int, latencies: list, errors: list,
+                 interval: float = 0.0, offset: float = 0.0, sent: dict | None = None) -> None:
         self.port, self.idx, self.lat, self.errors = port, idx, latencies, errors
         self.interval, self.offset = interval, offset   # open loop: send schedule
+        self.sent = sent   # if given: sender id -> the texts answered 200, in order
 
     async def run(self, stop_at: float) -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        ports = self.port if isinstance(self.port, tuple) else (self.port,)
+        conns = [await asyncio.open_connection("127.0.0.1", p) for p in ports]
+        turn = 0
         conv = 0
         loop = asyncio.get_running_loop()
         due = loop.time() + self.offset
@@ -126,6 +130,8 @@ class Sender:
                         await asyncio.sleep(due - loop.time())
                     t0 = time.perf_counter() - max(0.0, loop.time() - due)   # from the schedule
                     due += self.interval
+                reader, writer = conns[turn % len(conns)]
+                turn += 1
                 writer.write(req)
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = 0
@@ -136,19 +142,26 @@ class Sender:
                 self.lat.append(time.perf_counter() - t0)
                 if not head.startswith(b"HTTP/1.1 200") or not payload.startswith(b"["):
                     self.errors.append(head.split(b"\r\n")[0].decode() + " " + payload[:200].decode())
-        writer.close()
+                elif self.sent is not None:
+                    self.sent.setdefault(sender, []).append(text)
+        for _, writer in conns:
+            writer.close()
 
 
-async def load(port: int, senders: int, duration: float,
-               rate: float = 0.0) -> tuple[list, list, float]:
+async def load(port: int | list, senders: int, duration: float, rate: float = 0.0,
+               sent: dict | None = None) -> tuple[list, list, float]:
+    """`port`: one server, or a list of targets (sender i goes to target i % len; a target is a
+    port or a tuple of ports to alternate between); `sent` collects Sender.sent."""
+    targets = port if isinstance(port, list) else [port]
     latencies: list = []
     errors: list = []
     loop = asyncio.get_running_loop()
     start = time.perf_counter()
     stop_at = loop.time() + duration
     interval = senders / rate if rate else 0.0
-    await asyncio.gather(*(Sender(port, i, latencies, errors, interval, interval * i / senders)
-                           .run(stop_at) for i in range(senders)))
+    await asyncio.gather(*(Sender(targets[i % len(targets)], i, latencies, errors, interval,
+                                  interval * i / senders, sent).run(stop_at)
+                           for i in range(senders)))
     return latencies, errors, time.perf_counter() - start
 
 
