@@ -45,6 +45,10 @@ def requests() -> list:
         ("crf1_one_intent", "crf1", YAML, only_greet),
         ("crf1_empty_body", "crf1", YAML, b""),
         ("crf1_bad_yaml", "crf1", YAML, b"nlu: [\n  - intent: greet\n"),
+        ("crf1_yaml_without_nlu", "crf1", YAML, b'version: "3.1"\nrules: []\n'),
+        ("crf1_bad_json", "crf1", "application/json", b"{not json"),
+        ("crf1_json_without_nlu_data", "crf1", "application/json", b'{"text": "hello"}'),
+        ("crf1_markdown", "crf1", "text/markdown", b"## intent:greet\n- hello\n- hi\n"),
         ("restaurant_yaml", "restaurant", YAML, _file("restaurant.yml")),
         # examples/restaurant itself: its config has a ResponseSelector for faq/*
         ("restaurant_selector_yaml", "restaurant_selector", YAML, _file("restaurant.yml")),

@@ -34,8 +34,12 @@ def read_examples(body: bytes, content_type: str) -> list[NluExample]:
     if len(body) > MAX_BYTES:
         raise ApiError(413, "PayloadTooLarge", f"The test data is {len(body):,} bytes; the server "
                        f"evaluates at most {MAX_BYTES:,} bytes (FORMC_TEST_MAX_BYTES).")
-    if content_type.split(";")[0].strip().lower() == YAML_TYPE:
+    kind = content_type.split(";")[0].strip().lower()
+    if kind == YAML_TYPE:
         examples = _yaml_examples(body)
+    elif "markdown" in kind or body.lstrip().startswith(b"## intent:"):
+        raise bad_request(f"Markdown training data is not read (Rasa 3.0 removed it); send YAML "
+                          f"as {YAML_TYPE} or Rasa's JSON format like {JSON_EXAMPLE}.")
     else:
         examples = _json_examples(parse_json_object(body, JSON_EXAMPLE))
     if len(examples) > MAX_EXAMPLES:
