@@ -234,7 +234,9 @@ async def _test_intents(request) -> dict:
         if request.args.get(option):
             raise bad_request(f"?{option} is not supported by formc serve: {why}.",
                               parameter=option, **{"in": "query"})
-    examples = read_examples(request.body, request.headers.get("content-type", ""))
+    # a large YAML body takes a while to read: off the event loop
+    examples = await asyncio.to_thread(read_examples, request.body,
+                                       request.headers.get("content-type", ""))
     machine = request.app.ctx.conversations.bot.machine
     path = request.args.get("model")
     if path:
