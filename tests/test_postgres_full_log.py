@@ -144,3 +144,30 @@ def test_keep_events_count_applies_to_a_served_postgres_store(postgres_server, t
     # old turns were dropped (whole rows, every 32 turns), the newest ones are all there
     assert 8 <= len(users) < 70 and 30 <= len(tracker["events"]) < 200
     assert users[-1] == "hi"
+
+
+def test_api_answers_on_postgres_match_rasa(postgres_server, tmp_path):
+    """The recorded HTTP API calls of tests/test_api_oracle.py (GET tracker's whole history,
+    `until`, PUT /tracker/events, /story, ...) answered from a PostgreSQL store: still Rasa's."""
+    import json
+    import os
+    import subprocess
+    from test_api_oracle import DELIBERATE, RECORDED, normal
+    from api_calls import CALLS
+    from record_api import call
+    from support.serve_helpers import PYTHON, ROOT
+    fsm = str(tmp_path / "edge3.fsm")
+    subprocess.run([PYTHON, "-m", "formc", "compile", os.path.join(ROOT, "tests", "oracles", "edge3", "bot"),
+                    "-o", fsm], check=True, capture_output=True, cwd=ROOT)
+    srv = FormcServer(fsm, "--store", postgres_server.url + "?table_prefix=api_", "--auth-token", "T",
+                      cwd=str(tmp_path))
+    try:
+        got = {name: call(srv.base, method, path + ("&" if "?" in path else "?") + "token=T", body)
+               for name, method, path, body in CALLS}
+    finally:
+        srv.stop()
+    with open(RECORDED, encoding="utf-8") as f:
+        recorded = json.load(f)
+    differ = [name for name, *_ in CALLS if name not in DELIBERATE
+              and normal(got[name]) != normal(recorded[name])]
+    assert differ == []
