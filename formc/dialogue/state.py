@@ -155,6 +155,13 @@ def used_entities(domain: model.Domain) -> dict[str, frozenset]:
             no_influence |= labels
     out = {}
     for intent in domain.intents:
+        if intent.is_retrieval:
+            # Rasa's importer re-declares every retrieval intent of the NLU data from its
+            # already-converted properties, where use_entities/ignore_entities are gone: the
+            # defaults come back (every entity that influences the conversation), whatever the
+            # domain says (rasa-demo: `faq: {use_entities: [product]}` still featurizes install_type)
+            out[intent.name] = frozenset(all_labels)
+            continue
         if intent.use_entities is None:
             candidates = set(all_labels)
         else:

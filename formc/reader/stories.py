@@ -190,16 +190,11 @@ class StoryReader:
         if isinstance(item, dict):
             role = item.get("role")
             group = item.get("group")
-            if "entity" in item:
-                return [model.StepEntity(str(item["entity"]), plain(item.get("value", "")),
-                                         str(role) if role else None, str(group) if group else None)]
-            out = []
-            for key, value in item.items():
-                if key in ("role", "group"):
-                    continue
-                out.append(model.StepEntity(str(key), plain(value), str(role) if role else None,
-                                            str(group) if group else None))
-            return out
+            # as Rasa's YAML story reader: one entity per item, named by its key (`entity: name`
+            # is an entity called "entity"); of several keys the last one is kept
+            named = [(k, v) for k, v in item.items() if k not in ("role", "group")]
+            return [model.StepEntity(str(key), plain(value), str(role) if role else None,
+                                     str(group) if group else None) for key, value in named[-1:]]
         self.rep.error("F430", f"an entity of a user step must be a name or 'name: value', found "
                        f"{describe(item)}", span)
         return []

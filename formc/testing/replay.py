@@ -61,6 +61,9 @@ class StoryRun:
         self.actions = self.correct = 0      # every predicted action, as Rasa's action report
         self.record: list[dict] = []         # the story as run (failed_test_stories.yml)
         self.asking: Optional[str] = None    # the slot the active form asks for (coverage)
+        # the last event replayed is action_listen: Rasa's story reader logs a listen before a
+        # user step unless the event just before it is one (not merely the latest action)
+        self.after_listen = False
 
     def run(self, steps: list) -> None:
         engine = self.engine
@@ -69,6 +72,7 @@ class StoryRun:
         s.started = True
         for ev in engine.builtins.session_start_events(s, ctx.ts()):
             engine.apply(s, ev)
+        self.after_listen = s.latest_action == LISTEN
         for step in steps:
             self._form_progress(s)
             if isinstance(step, model.UserStep):
@@ -79,6 +83,7 @@ class StoryRun:
             elif isinstance(step, model.SlotStep):
                 for name, value in step.slots:
                     engine.apply(s, E.slot(name, value, ctx.ts()))
+                self.after_listen = self.after_listen and not step.slots
                 self.lines.append(f"  - slot_was_set: {dict(step.slots)}")
                 self.record.append({"slot_was_set": list(step.slots)})
             elif isinstance(step, model.LoopStep):
@@ -87,6 +92,7 @@ class StoryRun:
                     # action_deactivate_loop ends it without submitting)
                     self.transitions.add(f"form:{s.active_loop}:submit")
                 engine.apply(s, E.active_loop(step.name, ctx.ts()))
+                self.after_listen = False
                 self.lines.append(f"  - active_loop: {step.name}")
                 self.record.append({"active_loop": step.name})
         # a story ends listening, and Rasa checks that prediction too (unless it ends waiting
@@ -111,8 +117,9 @@ class StoryRun:
 
     def _user(self, s, step: model.UserStep, ctx) -> None:
         engine = self.engine
-        if s.latest_action != LISTEN:
+        if not self.after_listen:
             self._action(s, LISTEN, step, ctx)
+        self.after_listen = False
         ents = step_entities(step)
         intent = step.intent
         comment = ""
@@ -165,6 +172,7 @@ class StoryRun:
         if s.latest_action == LISTEN:
             engine.apply(s, E.user_featurization(ctx.ts()))
         engine.apply(s, E.action(expected, ctx.ts(), pred.policy, pred.confidence))
+        self.after_listen = expected == LISTEN
 
 
 def report_story(story, variant: int, run, fail_on_nlu: bool, nlu_marker: str, out: list) -> bool:
