@@ -328,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state", help="only this state and its neighbours")
     p.add_argument("--coverage", help="coverage JSON from 'formc test --coverage --json'")
     p.add_argument("--stories", action="store_true",
-                   help="draw every story state (default: one node per story)")
+                   help="every story state and rule step (default for a big bot: an overview)")
     p.set_defaults(func=cmd_graph)
 
     p = sub.add_parser("diff", help="what changed between two builds of a bot (exit 1 if anything did)")
