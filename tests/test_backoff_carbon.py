@@ -70,3 +70,13 @@ def test_memo_states_carry_the_story_entities_rasa_featurizes():
     assert _memo_states(project, "faq about a product")[1] == DState("faq", ("product",), "action_listen")
     assert _memo_states(project, "ask with use_entities empty")[1] == DState("ask", (), "action_listen")
     assert _memo_states(project, "deploy with two keys in one item")[1].entities == ("platform",)
+
+
+def test_text_only_story_step_is_memorised_by_its_text():
+    # Rasa 3.6.21's lookup for edge5 keys 'thanks in words' by {user: {text: cheers mate}}
+    # (memo_lookup_diff.py edge5: 17 keys equal); formc keyed it by no user input, which any
+    # message without an intent (a posted user event without parse data) would have matched
+    project = read(EDGE5)
+    state = _memo_states(project, "thanks in words (e2e user text)")[1]
+    assert state.as_rasa() == {"user": {"text": "cheers mate"}, "prev_action": {"action_name": "action_listen"}}
+    assert state.intent != DState(prev_action="action_listen").intent

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from .. import model
 from ..model import LISTEN
-from .state import SNIPPET, SNS, DState, slots_substate, user_substate
+from .state import SNIPPET, SNS, DState, slots_substate, text_key, user_substate
 
 
 
@@ -83,7 +83,11 @@ def story_events(story: model.Story, domain: model.Domain) -> list[list[Ev]]:
                 if not events or not (events[-1].kind == "action" and events[-1].name == LISTEN):
                     events.append(Ev("action", LISTEN, None, step.span))
                 ents = step_entities(step)
-                events.append(Ev("user", step.intent, ents, step.span))
+                # a story's text-only step is memorised by its text, as Rasa's MemoizationPolicy
+                # (a rule's keeps no user part, as before)
+                name = step.intent if step.intent is not None or is_rule or not step.text \
+                    else text_key(step.text)
+                events.append(Ev("user", name, ents, step.span))
                 events += _entity_slot_events(domain, ents)
             elif isinstance(step, model.ActionStep):
                 events.append(Ev("action", step.name, None, step.span))

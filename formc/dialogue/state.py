@@ -41,7 +41,9 @@ class DState(NamedTuple):
         out: dict = {}
         if self.intent is not None or self.entities:
             user: dict = {}
-            if self.intent is not None:
+            if story_text(self.intent) is not None:
+                user["text"] = story_text(self.intent)
+            elif self.intent is not None:
                 user["intent"] = self.intent
             if self.entities:
                 user["entities"] = list(self.entities)
@@ -65,6 +67,21 @@ class DState(NamedTuple):
         if self.active_loop:
             parts.append(f"loop={self.active_loop}")
         return "{" + " ".join(parts) + "}"
+
+
+def text_key(text: str) -> str:
+    """What stands for the intent in the states of a story's text-only user step (`- user: ...`
+    without `intent`): Rasa memorises that turn by its text ({user: {text: ...}}), and a live
+    message never matches it (its text is dropped from the last state, the intent kept). Quoted,
+    so no declared intent name can equal it."""
+    return f'"{text}"'
+
+
+def story_text(intent: Optional[str]) -> Optional[str]:
+    """The text of a text_key, else None."""
+    if intent and len(intent) >= 2 and intent[0] == '"' and intent[-1] == '"':
+        return intent[1:-1]
+    return None
 
 
 def key_json_length(states: tuple) -> int:
