@@ -2,12 +2,13 @@
 """Scale-out figures: one `formc serve` against two sharing one Redis / PostgreSQL, same load.
 
     .venv/bin/python bench/scale_out.py [--stores redis,postgres] [--senders 64] [--duration 10]
-                                        [--rates 300,600] [--race 200]
+                                        [--rates 200,400] [--repeat 2] [--race 200]
 
 Starts its own redis-server and PostgreSQL (initdb into a temp dir) on free loopback ports and
-compiles examples/restaurant. For each store, three layouts, each under the same loads (closed
-loop with --senders senders, then open loop at each of --rates msgs/s), using
-bench/serve_bench.py's load generator:
+compiles examples/restaurant. For each store, three layouts (each on its own key / table
+prefix, all started at once) take turns under the same loads (closed loop with --senders
+senders, then open loop at each of --rates msgs/s), --repeat rounds, each run on new
+conversations, with bench/serve_bench.py's load generator:
   one        one `formc serve` (1 worker);
   sticky     two `formc serve` processes on one store, each sender always sent to the same one
              (sender i to server i % 2: what a sticky load balancer does);
@@ -130,9 +131,11 @@ def targets(layout: str, ports: list) -> list:
 
 
 def measure(store: str, layout: str, ports: list, pids: list, store_pid: int, senders: int,
-            duration: float, rate: float, sent: dict) -> dict:
+            duration: float, rate: float, sent: dict, tag: str) -> dict:
+    load_avg = os.getloadavg()[0]   # the machine is shared: say how busy it was
     cpu0, st0 = sum(tree_cpu_s(p) for p in pids), tree_cpu_s(store_pid)
-    lat, errors, elapsed = runner()(load(targets(layout, ports), senders, duration, rate, sent))
+    lat, errors, elapsed = runner()(load(targets(layout, ports), senders, duration, rate, sent,
+                                         tag))
     cpu1, st1 = sum(tree_cpu_s(p) for p in pids), tree_cpu_s(store_pid)
     n = max(1, len(lat))
     row = {"store": store, "layout": layout, "servers": len(pids), "senders": senders,
@@ -141,7 +144,8 @@ def measure(store: str, layout: str, ports: list, pids: list, store_pid: int, se
            "p50_ms": round(pct(lat, 0.50), 2), "p99_ms": round(pct(lat, 0.99), 2),
            "errors": len(errors),
            "formc_cpu_ms_per_msg": round(1000 * (cpu1 - cpu0) / n, 3),
-           "store_cpu_ms_per_msg": round(1000 * (st1 - st0) / n, 3)}
+           "store_cpu_ms_per_msg": round(1000 * (st1 - st0) / n, 3),
+           "load_avg_before": round(load_avg, 1)}
     if errors:
         row["first_error"] = errors[0]
     return row
@@ -227,38 +231,64 @@ async def race(ports: list, pairs: int, tag: str) -> dict:
             "errors": len(errors), "not_serialised": len(bad), "first_bad": bad[:3]}
 
 
-def run_layout(fsm: str, tmp: str, store: str, url: str, store_pid: int, layout: str,
-               a: argparse.Namespace) -> tuple[list, dict, dict | None]:
-    servers = [start_server(fsm, tmp, url) for _ in range(1 if layout == "one" else 2)]
+def run_store(fsm: str, tmp: str, store: str, url, store_pid: int, layouts: list,
+              a: argparse.Namespace) -> tuple[list, list, list]:
+    """Every layout's servers (each layout on its own key/table prefix) up at once, so that the
+    layouts take turns under each load, `--repeat` times: a busy minute on this shared machine
+    then hits all of them, not one."""
+    servers = {}
     try:
-        ports, pids = [s.port for s in servers], [s.pid for s in servers]
-        sent: dict = {}
-        runner()(load(targets(layout, ports), 4, 1.0, 0.0, sent))   # warm-up (checked too)
+        for m, layout in enumerate(layouts):
+            servers[layout] = [start_server(fsm, tmp, url(m)) for _ in
+                               range(1 if layout == "one" else 2)]
+        sent: dict = {layout: {} for layout in layouts}
+        for layout in layouts:   # warm-up (checked too)
+            ports = [s.port for s in servers[layout]]
+            runner()(load(targets(layout, ports), 4, 1.0, 0.0, sent[layout], "warm"))
         rows = []
-        for rate in [0.0] + a.rates:
-            rows.append(measure(store, layout, ports, pids, store_pid, a.senders, a.duration,
-                                rate, sent))
-            print(json.dumps(rows[-1]), flush=True)
-        check = dict(store=store, layout=layout, **asyncio.run(check_order(ports[-1], sent)))
-        print(json.dumps(check), flush=True)
-        raced = None
-        if layout == "alternate" and a.race:
-            raced = dict(store=store, **asyncio.run(race(ports, a.race, store)))
-            print(json.dumps(raced), flush=True)
-        return rows, check, raced
+        for rep in range(a.repeat):
+            for rate in [0.0] + a.rates:
+                for layout in layouts:
+                    group = servers[layout]
+                    ports, pids = [s.port for s in group], [s.pid for s in group]
+                    rows.append(measure(store, layout, ports, pids, store_pid, a.senders,
+                                        a.duration, rate, sent[layout], f"r{rep}-{rate:g}"))
+                    print(json.dumps(rows[-1]), flush=True)
+        checks, races = [], []
+        for layout in layouts:
+            ports = [s.port for s in servers[layout]]
+            checks.append(dict(store=store, layout=layout,
+                               **asyncio.run(check_order(ports[-1], sent[layout]))))
+            print(json.dumps(checks[-1]), flush=True)
+            if len(ports) == 2 and a.race and not races:
+                races.append(dict(store=store, **asyncio.run(race(ports, a.race, store))))
+                print(json.dumps(races[-1]), flush=True)
+        return rows, checks, races
     finally:
-        for s in servers:
-            stop(s)
+        for group in servers.values():
+            for s in group:
+                stop(s)
+
+
+def spread(values: list, digits: int = 0) -> str:
+    lo, hi = min(values), max(values)
+    fmt = (lambda v: f"{v:,.0f}") if digits == 0 else (lambda v: f"{v:.{digits}f}")
+    return fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)}-{fmt(hi)}"
 
 
 def print_tables(rows: list, checks: list, races: list) -> None:
     print("\n| store | servers | routing | load | msgs/s | p50 ms | p99 ms | errors "
-          "| formc CPU ms/msg | store CPU ms/msg |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| formc CPU ms/msg | store CPU ms/msg | load average |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    groups: dict = {}
     for r in rows:
-        print(f"| {r['store']} | {r['servers']} | {r['layout']} | {r['load']} | "
-              f"{r['msgs_per_s']:,} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} | "
-              f"{r['formc_cpu_ms_per_msg']} | {r['store_cpu_ms_per_msg']} |")
+        groups.setdefault((r["store"], r["servers"], r["layout"], r["load"]), []).append(r)
+    for (store, servers, layout, kind), rs in groups.items():
+        col = lambda key, digits=0: spread([r[key] for r in rs], digits)   # noqa: E731
+        print(f"| {store} | {servers} | {layout} | {kind} | {col('msgs_per_s')} | "
+              f"{col('p50_ms', 1)} | {col('p99_ms')} | {sum(r['errors'] for r in rs)} | "
+              f"{col('formc_cpu_ms_per_msg', 2)} | {col('store_cpu_ms_per_msg', 2)} | "
+              f"{col('load_avg_before', 1)} |")
     print("\n| store | routing | conversations | acknowledged turns | lost | reordered "
           "| stored without a 200 |")
     print("|---|---|---|---|---|---|---|")
@@ -277,8 +307,10 @@ def main() -> int:
     ap.add_argument("--layouts", default=",".join(LAYOUTS))
     ap.add_argument("--senders", type=int, default=64)
     ap.add_argument("--duration", type=float, default=10.0)
-    ap.add_argument("--rates", default="300,600",
+    ap.add_argument("--rates", default="200,400",
                     help="open-loop rates (total msgs/s), after the closed-loop run")
+    ap.add_argument("--repeat", type=int, default=2,
+                    help="rounds of every (load, layout); the table gives the range")
     ap.add_argument("--race", type=int, default=200,
                     help="conversations raced over the two servers (0: none)")
     a = ap.parse_args()
@@ -290,16 +322,13 @@ def main() -> int:
     try:
         fsm = compile_bot(tmp)
         with StoreServers(kinds, tmp) as servers:
-            for n, (store, (url, store_pid)) in enumerate(
-                    (k, servers.stores[k]) for k in kinds):
-                for m, layout in enumerate(layouts):
-                    got, check, raced = run_layout(fsm, tmp, store, url(n * 10 + m), store_pid,
-                                                   layout, a)
-                    rows += got
-                    checks.append(check)
-                    races += [raced] if raced else []
-                    failed |= bool(check["lost"] or check["reordered_conversations"]
-                                   or (raced and raced["not_serialised"]))
+            for n, store in enumerate(kinds):
+                url, store_pid = servers.stores[store]
+                got, checked, raced = run_store(fsm, tmp, store, lambda m: url(n * 10 + m),
+                                                store_pid, layouts, a)
+                rows, checks, races = rows + got, checks + checked, races + raced
+                failed |= any(c["lost"] or c["reordered_conversations"] for c in checked)
+                failed |= any(r["not_serialised"] or r["errors"] for r in raced)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print_tables(rows, checks, races)

@@ -102,8 +102,10 @@ class Sender:
     ports (one connection to each, the sender's messages alternating between them)."""
 
     def __init__(self, port: int | tuple, idx: int, latencies: list, errors: list,
-                 interval: float = 0.0, offset: float = 0.0, sent: dict | None = None) -> None:
+                 interval: float = 0.0, offset: float = 0.0, sent: dict | None = None,
+                 tag: str = "bench") -> None:
         self.port, self.idx, self.lat, self.errors = port, idx, latencies, errors
+        self.tag = tag     # sender ids are TAG-IDX-CONVERSATION
         self.interval, self.offset = interval, offset   # open loop: send schedule
         self.sent = sent   # if given: sender id -> the texts answered 200, in order
 
@@ -115,7 +117,7 @@ class Sender:
         loop = asyncio.get_running_loop()
         due = loop.time() + self.offset
         while loop.time() < stop_at:
-            sender = f"bench-{self.idx}-{conv}"
+            sender = f"{self.tag}-{self.idx}-{conv}"
             conv += 1
             for text in SCRIPT:
                 if loop.time() >= stop_at:
@@ -149,7 +151,7 @@ class Sender:
 
 
 async def load(port: int | list, senders: int, duration: float, rate: float = 0.0,
-               sent: dict | None = None) -> tuple[list, list, float]:
+               sent: dict | None = None, tag: str = "bench") -> tuple[list, list, float]:
     """`port`: one server, or a list of targets (sender i goes to target i % len; a target is a
     port or a tuple of ports to alternate between); `sent` collects Sender.sent."""
     targets = port if isinstance(port, list) else [port]
@@ -160,7 +162,7 @@ async def load(port: int | list, senders: int, duration: float, rate: float = 0.
     stop_at = loop.time() + duration
     interval = senders / rate if rate else 0.0
     await asyncio.gather(*(Sender(targets[i % len(targets)], i, latencies, errors, interval,
-                                  interval * i / senders, sent).run(stop_at)
+                                  interval * i / senders, sent, tag).run(stop_at)
                            for i in range(senders)))
     return latencies, errors, time.perf_counter() - start
 
