@@ -4,8 +4,11 @@ driven through a real `formc shell` process on a pipe, with a real rasa-sdk acti
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 
+import pytest
 import yaml
 
 from support.action_server import start_action_server
@@ -93,3 +96,33 @@ def test_an_unknown_action_is_refused_with_a_hint_and_asked_again(tmp_path):
     assert out.count("actions utter_greet, then the bot listens: right?") == 2
     assert "bot> Bye!" in out.split("ran 'utter_goodbye' instead")[0]
     assert story_steps(story)[:2] == [{"intent": "greet"}, {"action": "utter_goodbye"}]
+
+
+ORACLE = os.path.join(ROOT, "tests", "oracles", "shell_interactive")
+
+
+def _steps(text: str) -> list[str]:
+    return [line.split("[step] ", 1)[1].split(" ", 1)[0] for line in text.splitlines()
+            if "[step] " in line]
+
+
+@pytest.mark.parametrize("case", ["utter_after_goodbye", "form_after_goodbye"])
+def test_after_a_correction_the_bot_goes_on_as_rasa_3_6_does(case):
+    """Against real Rasa driven as rasa interactive drives it (bench/oracle_tools/
+    record_interactive.py): the same first prediction, the same action predicted right after
+    the corrected one, and for the form the same slots and loop once the next message is in."""
+    with open(os.path.join(ORACLE, "rasa.json"), encoding="utf-8") as handle:
+        rasa = json.load(handle)[case]
+    lines = []
+    for text, intent, corrected in rasa["turns"]:
+        lines += [text, "", corrected or ""] + ([""] if corrected else [])
+    out = shell_process(os.path.join(ORACLE, "bot"), lines, "--interactive", os.devnull, "--debug")
+    for _text, intent, _corrected in rasa["turns"]:
+        assert f"[nlu] {intent} (" in out, intent
+    wrong, after = out.split("ran '", 1)[0], out.split("corrected in formc shell", 1)[1]
+    assert _steps(wrong)[0] == rasa["steps"][0]["would_predict"]
+    assert _steps(after)[0] == rasa["steps"][2]["predicted"]
+    if case == "form_after_goodbye":
+        state = [line for line in out.splitlines() if "[state]" in line][-1]
+        assert state == (f"  [state] loop={rasa['active_loop']} "
+                         f"slots={json.dumps(rasa['slots'], ensure_ascii=False)}")
