@@ -7,7 +7,9 @@ scratch folder (2.x domains migrated with `rasa data migrate`), trained with `ra
 and its own config (TEDPolicy epochs capped at N with --cap-epochs; the table says so), then
 `rasa test core --stories <the bot's test folder> --successes` and the stories in
 failed/successful_test_stories.yml are counted. The result is cached (--cache, default
-/tmp/ted-backoff-cache) per bot and cap. formc's side: `formc test BOT --json` (replayed as
+/tmp/ted-backoff-cache) per bot and cap. A custom policy the corpus copy lacks the module of is
+trained as RulePolicy with its RulePolicy options, custom NLU components are dropped (the table
+says so). formc's side: `formc test BOT --json` (replayed as
 `rasa test` does; the back-off is on because these configs name TEDPolicy).
 """
 from __future__ import annotations
@@ -55,14 +57,39 @@ def formc_result(bot: str) -> dict:
             return json.load(f)
 
 
-def _cap(config_path: str, cap: int | None) -> None:
+RULE_OPTIONS = ("core_fallback_threshold", "core_fallback_action_name", "enable_fallback_prediction",
+                "restrict_rules", "check_for_contradictions")
+
+
+def _stand_in(pol: dict) -> dict:
+    """A custom policy the corpus copy lacks the module of (its name is a module path) is
+    trained as RulePolicy with the RulePolicy options it sets (rasa-ch-faq's AskAgainRulePolicy)."""
+    return {"name": "RulePolicy", **{k: pol[k] for k in RULE_OPTIONS if k in pol}}
+
+
+def _cap(config_path: str, cap: int | None) -> list[str]:
+    """Epoch cap and stand-ins for custom components; -> what was replaced (for the table)."""
     with open(config_path, encoding="utf-8") as f:
         cfg = yaml.safe_load(f) or {}
+    replaced = []
+    policies = []
     for pol in cfg.get("policies") or []:
         if isinstance(pol, dict) and pol.get("name") in ("TEDPolicy", "UnexpecTEDIntentPolicy") and cap:
             pol["epochs"] = min(int(pol.get("epochs", 1)), cap)
+        if isinstance(pol, dict) and "." in str(pol.get("name", "")):
+            replaced.append(f"{pol['name']} -> RulePolicy")
+            pol = _stand_in(pol)
+        policies.append(pol)
+    if policies:
+        cfg["policies"] = policies
+    # `rasa train core` still loads the NLU components: custom ones go (core data needs none)
+    pipeline = [c for c in cfg.get("pipeline") or [] if "." not in str((c or {}).get("name", ""))]
+    if len(pipeline) != len(cfg.get("pipeline") or []):
+        replaced.append("custom NLU components dropped")
+        cfg["pipeline"] = pipeline
     with open(config_path, "w", encoding="utf-8") as f:
         yaml.safe_dump(cfg, f, sort_keys=False, allow_unicode=True)
+    return replaced
 
 
 def rasa_result(bot: str, cap: int | None, cache: str) -> dict:
@@ -76,7 +103,7 @@ def rasa_result(bot: str, cap: int | None, cache: str) -> dict:
     scratch = tempfile.mkdtemp(prefix=f"ted-{bot}-")
     bot_dir = os.path.join(scratch, "bot")
     shutil.copytree(os.path.join(CORPUS, bot), bot_dir, ignore=shutil.ignore_patterns("models", ".git"))
-    _cap(os.path.join(bot_dir, "config.yml"), cap)
+    replaced = _cap(os.path.join(bot_dir, "config.yml"), cap)
     prepare_bots.migrate_domain(os.path.join(bot_dir, "domain.yml"))
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", RASA_MAX_CACHE_SIZE="0",
                SQLALCHEMY_SILENCE_UBER_WARNING="1", PYTHONPATH=bot_dir)
@@ -98,7 +125,7 @@ def rasa_result(bot: str, cap: int | None, cache: str) -> dict:
         path = os.path.join(bot_dir, "results", f"{kind}_test_stories.yml")
         text = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
         count[kind] = len(re.findall(r"^- story:", text, re.M))
-    result = {"passed": count["successful"], "failed": count["failed"]}
+    result = {"passed": count["successful"], "failed": count["failed"], "stand_ins": replaced}
     os.makedirs(cache, exist_ok=True)
     with open(key, "w") as f:
         json.dump(result, f)
@@ -128,6 +155,7 @@ def main() -> int:
         mine = formc_result(bot)
         theirs = {"error": "skipped"} if a.no_rasa else rasa_result(bot, a.cap_epochs, a.cache)
         note = f" ({theirs['error'][:200]})" if "error" in theirs and not a.no_rasa else ""
+        note += f" ({'; '.join(theirs['stand_ins'])})" if theirs.get("stand_ins") else ""
         print(f"| {bot} | {_cell(mine)} | {_cell(theirs)}{note} |", flush=True)
     return 0
 
