@@ -72,16 +72,38 @@ class PatternMatcher:
         return out
 
 
+_WINDOWS: dict[tuple, list[tuple[int, list[tuple[str, str]]]]] = {}
+
+
+def _windows(features, with_entity: bool) -> list[tuple[int, list[tuple[str, str]]]]:
+    """Per window position: (offset, [(feature name, key)]), the keys built once per config
+    ("pattern" keys end in ":" and take the pattern name)."""
+    cache_key = (tuple(map(tuple, features)), with_entity)
+    found = _WINDOWS.get(cache_key)
+    if found is None:
+        half = len(features) // 2
+        found = []
+        for pos in range(-half, half + 1):
+            names = list(features[pos + half]) + (["entity"] if with_entity else [])
+            found.append((pos, [(name, f"{pos}:pattern:" if name == "pattern" else
+                                 f"{pos}:{name}") for name in names]))
+        if len(_WINDOWS) < 64:
+            _WINDOWS[cache_key] = found
+    return found
+
+
 def token_features(tokens: list, patterns: list[dict], features, tags: Optional[list] = None
                    ) -> list[dict[str, Any]]:
-    """One feature dict per token; `tags` (entity tags) adds the "entity" feature."""
-    half = len(features) // 2
-    prefixes = [str(i) for i in range(-half, half + 1)]
+    """One feature dict per token; `tags` (entity tags) adds the "entity" feature. Keys keep
+    Rasa's order (crfsuite sums a token's weights in that order); a token's text features are
+    computed once, not once per window that sees it."""
+    windows = _windows(features, tags is not None)
     n = len(tokens)
+    values: list[dict[str, Any]] = [{} for _ in range(n)]
     out = []
     for idx in range(n):
         feats: dict[str, Any] = {}
-        for pos in range(-half, half + 1):
+        for pos, named in windows:
             j = idx + pos
             if j >= n:
                 feats["EOS"] = True
@@ -89,17 +111,17 @@ def token_features(tokens: list, patterns: list[dict], features, tags: Optional[
             if j < 0:
                 feats["BOS"] = True
                 continue
-            prefix = prefixes[pos + half]
-            text = tokens[j][0]
-            names = list(features[pos + half]) + (["entity"] if tags is not None else [])
-            for name in names:
+            known = values[j]
+            for name, key in named:
                 if name == "pattern":
                     for pname, matched in patterns[j].items():
-                        feats[f"{prefix}:pattern:{pname}"] = matched
+                        feats[key + pname] = matched
                 elif name == "entity":
-                    feats[f"{prefix}:entity"] = tags[j]
+                    feats[key] = tags[j]
+                elif name in known:
+                    feats[key] = known[name]
                 else:
-                    feats[f"{prefix}:{name}"] = _TEXT_FEATURES[name](text)
+                    feats[key] = known[name] = _TEXT_FEATURES[name](tokens[j][0])
         out.append(feats)
     return out
 

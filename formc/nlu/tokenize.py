@@ -21,6 +21,7 @@ import re
 import regex
 
 from .jieba_tokens import JIEBA, jieba_tokens  # noqa: F401  (re-exported)
+from .regex_budget import message_memo
 
 # Punctuation runs that Rasa replaces by a space: at the end of a word, at the start of a word
 # (unless a digit follows), and inside a word between non-digits (except URL/e-mail characters).
@@ -83,7 +84,20 @@ def mostly_cjk(texts) -> bool:
 
 
 def tokenize(text: str, cjk: str = RUN) -> list[Token]:
-    """Tokens of `text` with offsets into `text` (end exclusive)."""
+    """Tokens of `text` with offsets into `text` (end exclusive). Inside a parse the list is
+    shared by every caller for that text (the scorers, selectors and CRFs each ask): read it,
+    never change it."""
+    memo = message_memo()
+    if memo is None:
+        return _tokens(text, cjk)
+    key = ("tokens", text, cjk)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _tokens(text, cjk)
+    return found
+
+
+def _tokens(text: str, cjk: str) -> list[Token]:
     if cjk.startswith(JIEBA):
         return jieba_tokens(text, cjk)
     if cjk == CHAR and _CJK.search(text):
