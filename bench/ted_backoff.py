@@ -57,36 +57,16 @@ def formc_result(bot: str) -> dict:
             return json.load(f)
 
 
-RULE_OPTIONS = ("core_fallback_threshold", "core_fallback_action_name", "enable_fallback_prediction",
-                "restrict_rules", "check_for_contradictions")
-
-
-def _stand_in(pol: dict) -> dict:
-    """A custom policy the corpus copy lacks the module of (its name is a module path) is
-    trained as RulePolicy with the RulePolicy options it sets (rasa-ch-faq's AskAgainRulePolicy)."""
-    return {"name": "RulePolicy", **{k: pol[k] for k in RULE_OPTIONS if k in pol}}
-
-
 def _cap(config_path: str, cap: int | None) -> list[str]:
     """Epoch cap and stand-ins for custom components; -> what was replaced (for the table)."""
     with open(config_path, encoding="utf-8") as f:
         cfg = yaml.safe_load(f) or {}
-    replaced = []
-    policies = []
     for pol in cfg.get("policies") or []:
         if isinstance(pol, dict) and pol.get("name") in ("TEDPolicy", "UnexpecTEDIntentPolicy") and cap:
             pol["epochs"] = min(int(pol.get("epochs", 1)), cap)
-        if isinstance(pol, dict) and "." in str(pol.get("name", "")):
-            replaced.append(f"{pol['name']} -> RulePolicy")
-            pol = _stand_in(pol)
-        policies.append(pol)
-    if policies:
-        cfg["policies"] = policies
-    # `rasa train core` still loads the NLU components: custom ones go (core data needs none)
-    pipeline = [c for c in cfg.get("pipeline") or [] if "." not in str((c or {}).get("name", ""))]
-    if len(pipeline) != len(cfg.get("pipeline") or []):
-        replaced.append("custom NLU components dropped")
-        cfg["pipeline"] = pipeline
+    sys.path.insert(0, os.path.join(ROOT, "bench", "oracle_tools"))
+    from memo_lookup_diff import stand_in_custom
+    replaced = stand_in_custom(cfg)
     with open(config_path, "w", encoding="utf-8") as f:
         yaml.safe_dump(cfg, f, sort_keys=False, allow_unicode=True)
     return replaced

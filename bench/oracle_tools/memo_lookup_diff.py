@@ -4,7 +4,8 @@
 BOT is a corpus bot (`formbot`, `../shared/corpus/<name>`), an oracle bot (`tests/oracles/<name>`,
 assembled as tests/test_oracle_conformance.py does) or a bot folder. `--all`: every corpus bot and
 every oracle bot. Rasa's side: the bot is copied to a scratch folder (2.x domains migrated with
-`rasa data migrate`), its policies kept except the neural ones (TEDPolicy, UnexpecTEDIntentPolicy:
+`rasa data migrate`), its policies kept except the neural ones (a custom policy module the copy
+lacks: RulePolicy with its options, see stand_in_custom) (TEDPolicy, UnexpecTEDIntentPolicy:
 they do not change the memo lookup nor RulePolicy's rule-only data), trained with `rasa train
 core` (Rasa 3.6.21 in $RASA_VENV, default ~/rasa-venv, as the baseline's install.sh), and the model's
 `memorized_turns.json` (MemoizationPolicy's `lookup`, decompressed) and `rule_only_data.json`
@@ -37,8 +38,30 @@ CORPUS = os.path.join(SHARED, "corpus")
 ORACLES = os.path.join(ROOT, "tests", "oracles")
 RASA_VENV = os.environ.get("RASA_VENV") or os.path.expanduser("~/rasa-venv")
 NEURAL = {"TEDPolicy", "UnexpecTEDIntentPolicy"}
-SKIP = {"medicare-masterclass-md": "a Rasa 1.x project (MappingPolicy, FormPolicy): Rasa 3.6 cannot train it",
-        "rasa-ch-faq": "its config names a custom policy module (compoments.polices...) the corpus copy lacks"}
+SKIP = {"medicare-masterclass-md": "a Rasa 1.x project (MappingPolicy, FormPolicy): Rasa 3.6 cannot train it"}
+RULE_OPTIONS = ("core_fallback_threshold", "core_fallback_action_name", "enable_fallback_prediction",
+                "restrict_rules", "check_for_contradictions")
+
+
+def stand_in_custom(cfg: dict) -> list[str]:
+    """A custom policy whose module the corpus copy lacks (its name is a module path) is trained
+    as RulePolicy with the RulePolicy options it sets (rasa-ch-faq's AskAgainRulePolicy); custom
+    NLU components are dropped (`rasa train core` loads them, core data needs none). Changes cfg;
+    -> what was replaced."""
+    replaced = []
+    policies = []
+    for pol in cfg.get("policies") or []:
+        if isinstance(pol, dict) and "." in str(pol.get("name", "")):
+            replaced.append(f"{pol['name']} -> RulePolicy")
+            pol = {"name": "RulePolicy", **{k: pol[k] for k in RULE_OPTIONS if k in pol}}
+        policies.append(pol)
+    if policies:
+        cfg["policies"] = policies
+    pipeline = [c for c in cfg.get("pipeline") or [] if "." not in str((c or {}).get("name", ""))]
+    if len(pipeline) != len(cfg.get("pipeline") or []):
+        replaced.append("custom NLU components dropped")
+        cfg["pipeline"] = pipeline
+    return replaced
 
 
 # ------------------------------------------------------------------------------ bots
@@ -94,6 +117,7 @@ def rasa_ready_copy(bot_dir: str) -> list:
     # no policies: Rasa trains its defaults (Memoization, Rule, UnexpecTED, TED)
     policies = cfg.get("policies") or [{"name": "MemoizationPolicy"}, {"name": "RulePolicy"}]
     cfg["policies"] = [p for p in policies if not (isinstance(p, dict) and p.get("name") in NEURAL)]
+    stand_in_custom(cfg)
     with open(cfg_path, "w") as f:
         yaml.safe_dump(cfg, f, sort_keys=False)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
