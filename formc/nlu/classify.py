@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import zlib
+from functools import lru_cache
 from typing import Any, Optional
 
 import numpy as np
@@ -229,6 +230,7 @@ def _ranked(probs, length: int) -> list[tuple[int, float]]:
     return list(zip(order.tolist(), values))
 
 
+@lru_cache(maxsize=4096)        # a selector's few hundred keys, asked for on every parse
 def _label_id(key: str) -> int:
     """Opaque but stable integer id for a response key (Rasa's ids are opaque too)."""
     return zlib.crc32(key.encode("utf-8")) - (1 << 31)

@@ -36,6 +36,7 @@ from . import scorers
 from .crf_train import start_entity_crfs
 from .entities import compile_extractor
 from .featurize import Featurizer, build_vocabulary
+from .forked import ForkedCall
 from .tokenize import CJK_MODES, cjk_mode
 from .duckling import compile_duckling
 from .jieba_tokens import JIEBA, compile_tokenizer, register as register_jieba
@@ -44,6 +45,7 @@ from .regex_budget import risk_diagnostics
 FORMAT = "formc-nlu"
 VERSION = 1
 CJK_LANGUAGES = ("zh", "ja", "ko", "th")
+FORK_MIN_SELECTOR_EXAMPLES = 400     # below this a forked child is not worth it
 
 
 def training_examples(examples) -> list:
@@ -108,15 +110,19 @@ def compile_nlu(data: NluData, config: NluConfig, domain: Domain) -> tuple[dict,
             feat_boundaries = True      # Rasa's default: formc reproduces this pipeline exactly
     # the CRFs train beside the intent and response scorers (a forked child on large bots)
     pending = start_entity_crfs(examples, config, regexes, lookups, feat_boundaries, cjk)
+    # so do the response selectors (another child: on rasa-demo they are 2/5 of the logreg work)
+    plan = _selector_plan(examples, config)
+    groups = plan[1] if plan else []
+    selecting = ForkedCall(sum(len(items) for _s, items in groups) >= FORK_MIN_SELECTOR_EXAMPLES,
+                           _selector_models, groups, regexes, lookups, config, feat_boundaries,
+                           cjk)
     scorer = None
     if kind == "keyword":
         diags += _invalid_keywords(examples, config.keyword_case_sensitive)
     if texts:
         scorer, kind = _train(kind, texts, base, regexes, lookups, config, feat_boundaries,
                               diags, cjk)
-
-    retrieval = _response_selector(examples, data, domain, config, regexes, lookups,
-                                   feat_boundaries, diags, cjk)
+    retrieval = _response_selector(plan, selecting, data, domain, diags)
     crfs = pending.result()
     intents = list(dict.fromkeys([*domain.intent_names(), *DEFAULT_INTENTS]))
     model = {
@@ -257,15 +263,14 @@ def build_synonyms(data: NluData, diags: list[Diagnostic]) -> dict[str, str]:
     return table
 
 
-def _response_selector(examples, data: NluData, domain: Domain, config: NluConfig, regexes,
-                       lookups, boundaries, diags, cjk: str) -> Optional[dict]:
+def _selector_plan(examples, config: NluConfig) -> Optional[tuple[list[str], list]]:
+    """(retrieval intents, [(selector, [(text, intent/key)])] sorted by selector), or None
+    without a response selector."""
     keyed = [(ex.text, ex.intent) for ex in examples if "/" in ex.intent]
     # Only a ResponseSelector in the pipeline picks sub-intents; without one Rasa's utter_<faq>
     # finds no selection and says nothing (recorded from Rasa 3.6), so formc does the same.
     if not keyed or not config.retrieval_selectors:
         return None
-    responses = {r.name: list(r.variations) for r in (*domain.responses, *data.responses)}
-    retrieval_intents = sorted({k.split("/", 1)[0] for _t, k in keyed})
     own = [r for r in config.retrieval_selectors if r]
     groups: dict[str, list] = {}
     for text, key in keyed:
@@ -274,11 +279,37 @@ def _response_selector(examples, data: NluData, domain: Domain, config: NluConfi
             groups.setdefault(head, []).append((text, key))
         elif "" in config.retrieval_selectors:  # a selector without retrieval_intent: all
             groups.setdefault("default", []).append((text, key))
-    selectors = {}
-    for selector, items in sorted(groups.items()):
+    return sorted({k.split("/", 1)[0] for _t, k in keyed}), sorted(groups.items())
+
+
+def _selector_models(groups, regexes, lookups, config: NluConfig, boundaries, cjk: str
+                     ) -> list[list]:
+    """Per selector [model, [[severity, code, message, hint] of its training notes]] (JSON:
+    this may run in a forked child)."""
+    out = []
+    for _selector, items in groups:
         texts, keys = [t for t, _ in items], [k for _, k in items]
         kind = "logreg" if len(set(keys)) > 1 else "tfidf"
-        model, _ = _train(kind, texts, keys, regexes, lookups, config, boundaries, diags, cjk)
+        notes: list[Diagnostic] = []
+        model, _ = _train(kind, texts, keys, regexes, lookups, config, boundaries, notes, cjk)
+        if any(d.span is not None for d in notes):
+            raise ValueError("a training note with a source span cannot be sent back")
+        out.append([model, [[d.severity, d.code, d.message, d.hint] for d in notes]])
+    return out
+
+
+def _response_selector(plan, selecting: ForkedCall, data: NluData, domain: Domain,
+                       diags: list[Diagnostic]) -> Optional[dict]:
+    if plan is None:
+        return None
+    retrieval_intents, groups = plan
+    trained = selecting.result()
+    responses = {r.name: list(r.variations) for r in (*domain.responses, *data.responses)}
+    selectors = {}
+    for (selector, items), (model, notes) in zip(groups, trained):
+        keys = [k for _, k in items]
+        diags += [Diagnostic(severity, code, message, None, hint)
+                  for severity, code, message, hint in notes]
         missing = sorted({k for k in keys if f"utter_{k}" not in responses})
         for k in missing:
             diags.append(Diagnostic(WARNING, "F314", f"retrieval intent '{k}' has no response "

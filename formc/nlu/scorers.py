@@ -23,7 +23,7 @@ from . import logreg
 from .entities import table_hits
 from .featurize import Featurizer, build_vocabulary, pattern_hits_token
 from .lookup_index import IndexCache
-from .regex_budget import budget_compile   # issue 14: matching bounded per message
+from .regex_budget import budget_compile, message_memo  # issue 14: bounded per message
 from .tokenize import RUN, tokenize
 
 TFIDF_SCALE = 20.0
@@ -102,6 +102,11 @@ class _LogregFeatures:
             else:
                 self.table_cols.setdefault(p["table"], []).append(col)
         self.boundaries = model.get("patterns_word_boundaries", True)
+        # the intent scorer and each response selector share one RegexFeaturizer setup: a
+        # message's pattern columns are found once (keyed by this) and shared in its memo
+        self._memo_key = ("pattern_cols", self.cjk, self.case, self.boundaries,
+                          tuple((p["kind"], p.get("pattern"), p.get("table"))
+                                for p in model.get("patterns", [])))
         self.index = None
         if self.table_cols:
             indexes = indexes or IndexCache(tables, set(self.table_cols))
@@ -118,7 +123,18 @@ class _LogregFeatures:
         self.n_features = offset
 
     def pattern_cols(self, text: str, tokens) -> list[int]:
-        """Columns of the regex / lookup-table features that fire (each 1.0)."""
+        """Columns of the regex / lookup-table features that fire (each 1.0). Inside a parse
+        the list is shared with the other scorers of the same setup: read it, never change it."""
+        memo = message_memo()
+        if memo is None:
+            return self._pattern_cols(text, tokens)
+        key = (*self._memo_key, text)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = self._pattern_cols(text, tokens)
+        return found
+
+    def _pattern_cols(self, text: str, tokens) -> list[int]:
         out = []
         for col, pattern in self.regex_cols:
             if pattern_hits_token(pattern, text, tokens):
