@@ -116,7 +116,7 @@ def test_after_a_correction_the_bot_goes_on_as_rasa_3_6_does(case):
     lines = []
     for text, intent, corrected in rasa["turns"]:
         lines += [text, "", corrected or ""] + ([""] if corrected else [])
-    out = shell_process(os.path.join(ORACLE, "bot"), lines, "--interactive", os.devnull, "--debug")
+    out = shell_process(os.path.join(ORACLE, "starter_bot"), lines, "--interactive", os.devnull, "--debug")
     for _text, intent, _corrected in rasa["turns"]:
         assert f"[nlu] {intent} (" in out, intent
     wrong, after = out.split("ran '", 1)[0], out.split("corrected in formc shell", 1)[1]

@@ -3,8 +3,9 @@
 then /predict + /execute until action_listen) -> tests/oracles/shell_interactive/rasa.json.
 
   RASA_VENV=~/rasa-venv record_interactive.py [--port 5206]
-The bot is tests/oracles/shell_interactive/bot (formc init's starter bot), trained and served by
-record.rasa_server; tests/test_shell_interactive_live.py compares `formc shell --interactive`.
+The bot is tests/oracles/shell_interactive/starter_bot (formc init's starter bot; not named `bot/`,
+which would make it a conversation oracle), trained and served by record.rasa_server;
+tests/test_shell_interactive_live.py compares `formc shell --interactive`.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -62,6 +64,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=5206)
     port = ap.parse_args().port
+    scratch = tempfile.mkdtemp(prefix="formc-interactive-oracle-")
+    os.makedirs(os.path.join(scratch, "shell_interactive"))
+    os.symlink(os.path.join(ORACLES, "shell_interactive", "starter_bot"),
+               os.path.join(scratch, "shell_interactive", "bot"))
+    os.environ["FORMC_ORACLE_WORK"] = scratch      # where rasa_server looks for a bot not in ORACLES
     with rasa_server("shell_interactive", port, port + 50) as (base, _status):
         out = {name: _case(base, turns) for name, turns in CASES.items()}
     with open(os.path.join(ORACLES, "shell_interactive", "rasa.json"), "w", encoding="utf-8") as f:
