@@ -111,3 +111,20 @@ def test_token_features_keep_rasas_keys_values_and_order(features):
         got = token_features(tokens, patterns, features, t)
         want = _plain_features(tokens, patterns, features, t)
         assert [list(f.items()) for f in got] == [list(f.items()) for f in want]
+
+
+def test_leaving_out_false_features_changes_no_bit_of_any_marginal(crf1):
+    crf, texts = crf1
+    for text in texts:
+        tokens = tokenize(text, crf.cjk)
+        patterns = crf.matcher.token_patterns(text, tokens)
+        for name, tagger, labels, _groups, _order in crf.taggers[:1]:
+            rows = []
+            for keep in (True, False):
+                feats = token_features(tokens, patterns, crf.features, keep_false=keep)
+                if not keep:
+                    assert all(v is not False for f in feats for v in f.values())
+                tagger.set(feats)
+                rows.append([[tagger.marginal(label, i).hex() for label in labels]
+                             for i in range(len(tokens))])
+            assert rows[0] == rows[1], (name, text)

@@ -234,7 +234,7 @@ class CrfExtractor:
         entity_tags = None          # the raw most likely entity tags: a feature of role / group
         for name, tagger, labels, groups, order in self.taggers:
             feats = token_features(tokens, patterns, self.features,
-                                   None if name == "entity" else entity_tags)
+                                   None if name == "entity" else entity_tags, keep_false=False)
             tagger.set(feats)
             predicted[name] = best_tags(tagger, len(tokens), labels, groups, self.bilou, order)
             if name == "entity":
