@@ -2,7 +2,8 @@
 holder's Redis lock is waited out (lock_ttl), a lock that never frees gives 503, a PostgreSQL
 advisory lock held elsewhere gives 503 after lock_timeout and frees when its connection goes;
 PUT /model on one server is followed by the others that were already running, not by one started
-later, and a server that cannot load the model's path keeps its own."""
+later, and a server that cannot load the model's path keeps its own; a socket.io push reaches
+only the clients of the process that runs it."""
 from __future__ import annotations
 
 import asyncio
@@ -166,6 +167,48 @@ def test_a_server_that_cannot_load_the_put_path_keeps_its_model(fsm, hello_fsm, 
             pytest.skip("b followed before the file was removed (slow machine)")
         assert post(b, "hi", sender="still-old")[0] == 200
         b.wait_for_output("background tick failed", count=2, seconds=10)   # retried every tick
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_a_socketio_push_reaches_only_clients_of_the_process_that_runs_it(fsm, redis_server,
+                                                                         tmp_path):
+    from support.channels_support import write
+    creds = write(tmp_path / "credentials.yml", "rest:\nsocketio:\n  user_message_evt: "
+                  "user_uttered\n  bot_message_evt: bot_uttered\n  session_persistence: true\n")
+    url = redis_server.url + "?key_prefix=sio"
+    a, b = (FormcServer(fsm, "--store", url, "--auth-token", TOKEN, "--credentials", creds,
+                        cwd=str(tmp_path)) for _ in range(2))
+
+    async def go():
+        import socketio
+        got: list = []
+        sio = socketio.AsyncClient(reconnection=False)
+        sio.on("bot_uttered", got.append)
+        await sio.connect(a.base, transports=["websocket"], wait_timeout=10)
+        await sio.emit("session_request", {"session_id": "sio-1"})
+        await asyncio.sleep(0.3)
+        await sio.emit("user_uttered", {"message": "hi", "session_id": "sio-1"})
+        for _ in range(100):
+            if got:
+                break
+            await asyncio.sleep(0.05)
+        assert got, "no answer on the socket"
+        counts = []
+        for server in (b, a):   # the same conversation, pushed through socketio
+            before = len(got)
+            status, _, body = await asyncio.to_thread(http, "POST", server.url(
+                f"/conversations/sio-1/trigger_intent?output_channel=socketio&token={TOKEN}"),
+                {"name": "greet"})
+            assert status == 200 and "messages" not in body, body   # socketio took them
+            await asyncio.sleep(1.0)
+            counts.append(len(got) - before)
+        await sio.disconnect()
+        return counts
+    try:
+        via_b, via_a = asyncio.run(go())
+        assert via_b == 0 and via_a > 0, (via_b, via_a)
     finally:
         a.stop()
         b.stop()
