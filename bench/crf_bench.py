@@ -104,7 +104,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bots", default="rasa-demo",
                     help="corpus bots to compile: comma-separated names, or 'all'")
-    ap.add_argument("--parse-bot", default="rasa-demo", help="the bot whose parses are timed")
+    ap.add_argument("--parse-bot", default="rasa-demo",
+                    help="the bot whose parses are timed ('' for none)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--messages", type=int, default=3000)
     args = ap.parse_args()
@@ -112,6 +113,8 @@ def main() -> None:
              if args.bots == "all" else [n for n in args.bots.split(",") if n])
     folder = tempfile.mkdtemp(prefix="formc-crf-bench-")
     compile_bots(names, args.rounds, folder)
+    if not args.parse_bot:
+        return
     fsm = os.path.join(folder, f"{args.parse_bot}.fsm")
     if not os.path.exists(fsm):
         compile_once(os.path.join(CORPUS, args.parse_bot), fsm)
