@@ -22,8 +22,8 @@ import struct
 import tempfile
 from typing import Any, Optional
 
-from .crf_decode import decode, label_groups, most_likely, split_config
-from .crf_features import (DEFAULT_FEATURES, NO_ENTITY, SUPPORTED, TAG_NAMES,
+from .crf_decode import decode, label_groups, split_config
+from .crf_features import (DEFAULT_FEATURES, NO_ENTITY, SUPPORTED, TAG_NAMES,  # noqa: F401
                            PatternMatcher, example_tags, token_features)
 from .regex_budget import message_budget
 from .tokenize import RUN, tokenize
